@@ -1,0 +1,52 @@
+// Package config binds a service's settings to environment variables, the contract that
+// docker-compose and Kubernetes speak, with command-line flags mirroring them for people
+// running a binary by hand. A flag given on the command line wins over the variable.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"time"
+)
+
+// Set is a FlagSet whose defaults come from the environment.
+type Set struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+// New returns a Set for the named program reading variables through getenv.
+func New(name string, getenv func(string) string) *Set {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	return &Set{fs: fs, getenv: getenv}
+}
+
+// String defines a flag whose default is $env, or def when $env is empty.
+func (s *Set) String(flagName, env, def, usage string) *string {
+	if v := s.getenv(env); v != "" {
+		def = v
+	}
+	return s.fs.String(flagName, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+// Duration defines a duration flag whose default is $env, or def.
+func (s *Set) Duration(flagName, env string, def time.Duration, usage string) *time.Duration {
+	if v := s.getenv(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s=%q: %w", env, v, err))
+		} else {
+			def = d
+		}
+	}
+	return s.fs.Duration(flagName, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+// Parse parses args and reports any environment variable that could not be read.
+func (s *Set) Parse(args []string) error {
+	if len(s.errs) > 0 {
+		return s.errs[0]
+	}
+	return s.fs.Parse(args)
+}

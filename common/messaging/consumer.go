@@ -1,0 +1,131 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/streadway/amqp"
+
+	"tracelab/common/tracing"
+)
+
+// Handler processes one message. Its context carries the consumer span, which continues
+// the publisher's trace. An error (or a panic) sends the message to the dead-letter queue.
+type Handler func(ctx context.Context, d amqp.Delivery) error
+
+// Consumer receives the messages of one queue and hands each to Handle inside a consumer
+// span. A message is acknowledged only after Handle returned nil, so a crash mid-way
+// means redelivery, not loss; a message Handle refuses is dead-lettered, never requeued
+// in a loop.
+type Consumer struct {
+	URL      string
+	Queue    string
+	Prefetch int // messages in flight to this consumer; 0 means 16
+	Tracer   opentracing.Tracer
+	Log      *slog.Logger
+	Handle   Handler
+
+	connected               atomic.Bool
+	processed, deadLettered atomic.Int64
+}
+
+// Connected reports whether the consumer is attached to the broker right now.
+func (c *Consumer) Connected() bool { return c.connected.Load() }
+
+// Stats counts messages handled and messages dead-lettered.
+func (c *Consumer) Stats() (processed, deadLettered int64) {
+	return c.processed.Load(), c.deadLettered.Load()
+}
+
+// Run consumes until ctx is done, reconnecting with backoff whenever the broker goes away.
+func (c *Consumer) Run(ctx context.Context) {
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		err := c.consumeOnce(ctx, func() { attempt = 0 })
+		if ctx.Err() != nil {
+			return
+		}
+		c.Log.Warn("amqp consumer: disconnected, will retry", "err", err, "retry_in", backoff(attempt).String())
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff(attempt)):
+		}
+	}
+}
+
+// consumeOnce runs one connection's life: it returns when the connection or the delivery
+// channel closes, or ctx is done.
+func (c *Consumer) consumeOnce(ctx context.Context, connected func()) error {
+	conn, err := Dial(c.URL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return err
+	}
+	if err := Declare(ch, c.Queue); err != nil {
+		return err
+	}
+	prefetch := c.Prefetch
+	if prefetch == 0 {
+		prefetch = 16
+	}
+	if err := ch.Qos(prefetch, 0, false); err != nil {
+		return err
+	}
+	deliveries, err := ch.Consume(c.Queue, "", false, false, false, false, nil)
+	if err != nil {
+		return err
+	}
+	c.connected.Store(true)
+	defer c.connected.Store(false)
+	connected()
+	c.Log.Info("amqp consumer: connected", "queue", c.Queue)
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case d, ok := <-deliveries:
+			if !ok {
+				return fmt.Errorf("delivery channel closed")
+			}
+			c.deliver(ctx, d)
+		}
+	}
+}
+
+func (c *Consumer) deliver(ctx context.Context, d amqp.Delivery) {
+	span, ctx := tracing.StartConsumer(ctx, c.Tracer, c.Queue, d.Headers)
+	defer span.Finish()
+	if err := c.safeHandle(ctx, d); err != nil {
+		tracing.SetError(span, err)
+		c.Log.WarnContext(ctx, "message rejected to the dead-letter queue",
+			"err", err, "queue", c.Queue, "dead_letter_queue", DeadLetterQueue(c.Queue))
+		c.deadLettered.Add(1)
+		if err := d.Nack(false, false); err != nil {
+			c.Log.WarnContext(ctx, "nack failed; the broker will redeliver", "err", err)
+		}
+		return
+	}
+	c.processed.Add(1)
+	if err := d.Ack(false); err != nil {
+		c.Log.WarnContext(ctx, "ack failed; the broker will redeliver", "err", err)
+	}
+}
+
+// safeHandle turns a panic in Handle into an error, so one bad message cannot crash the
+// service into a restart loop that redelivers the same message.
+func (c *Consumer) safeHandle(ctx context.Context, d amqp.Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return c.Handle(ctx, d)
+}

@@ -1,0 +1,159 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/streadway/amqp"
+
+	"tracelab/common/tracing"
+)
+
+// Publisher sends persistent messages to one durable queue and waits for the broker's
+// confirm, so a message Publish reported as sent is on the broker's disk. Run keeps it
+// connected; while it is not, Publish fails at once with ErrNotConnected rather than
+// making the request that called it wait.
+type Publisher struct {
+	url, queue string
+	log        *slog.Logger
+
+	// mu serialises publishing: one message is in flight at a time on the channel, so the
+	// next confirm to arrive is ours. The broker answers in well under a millisecond.
+	mu       sync.Mutex
+	ch       *amqp.Channel
+	confirms chan amqp.Confirmation
+	lastTag  uint64 // delivery tag of the last message published on ch
+
+	published, failed atomic.Int64
+}
+
+// NewPublisher returns a publisher for queue at url; call Run to connect it.
+func NewPublisher(url, queue string, log *slog.Logger) *Publisher {
+	return &Publisher{url: url, queue: queue, log: log}
+}
+
+// Run connects, and reconnects whenever the connection is lost, until ctx is done.
+func (p *Publisher) Run(ctx context.Context) {
+	for attempt := 0; ; attempt++ {
+		conn, err := p.connect()
+		if err != nil {
+			p.log.Warn("amqp publisher: cannot connect, will retry", "err", err, "retry_in", backoff(attempt).String())
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff(attempt)):
+				continue
+			}
+		}
+		attempt = -1
+		p.log.Info("amqp publisher: connected", "queue", p.queue)
+		lost := conn.NotifyClose(make(chan *amqp.Error, 1))
+		select {
+		case <-ctx.Done():
+			p.disconnect()
+			_ = conn.Close()
+			return
+		case err := <-lost:
+			p.log.Warn("amqp publisher: connection lost, reconnecting", "err", err)
+			p.disconnect()
+			_ = conn.Close()
+		}
+	}
+}
+
+func (p *Publisher) connect() (*amqp.Connection, error) {
+	conn, err := Dial(p.url)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := conn.Channel()
+	if err == nil {
+		err = Declare(ch, p.queue)
+	}
+	if err == nil {
+		err = ch.Confirm(false)
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	p.mu.Lock()
+	p.ch, p.lastTag = ch, 0
+	p.confirms = ch.NotifyPublish(make(chan amqp.Confirmation, 16))
+	p.mu.Unlock()
+	return conn, nil
+}
+
+func (p *Publisher) disconnect() {
+	p.mu.Lock()
+	p.ch = nil
+	p.mu.Unlock()
+}
+
+// Connected reports whether the publisher has a channel to the broker right now.
+func (p *Publisher) Connected() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ch != nil
+}
+
+// Stats counts messages confirmed by the broker and publishes that failed.
+func (p *Publisher) Stats() (published, failed int64) { return p.published.Load(), p.failed.Load() }
+
+// Publish sends body as a persistent JSON message, inside a producer span that is a child
+// of the span in ctx and whose context travels in the message headers. It returns once the
+// broker confirmed the message, or with an error when it could not (not connected, nacked,
+// ctx done).
+func (p *Publisher) Publish(ctx context.Context, body []byte) error {
+	headers := amqp.Table{}
+	span := tracing.StartProducer(ctx, p.queue, headers)
+	defer span.Finish()
+	err := p.publish(ctx, body, headers)
+	if err != nil {
+		p.failed.Add(1)
+		tracing.SetError(span, err)
+		return err
+	}
+	p.published.Add(1)
+	return nil
+}
+
+func (p *Publisher) publish(ctx context.Context, body []byte, headers amqp.Table) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ch == nil {
+		return ErrNotConnected
+	}
+	err := p.ch.Publish("", p.queue, false, false, amqp.Publishing{
+		Headers:      headers,
+		ContentType:  "application/json",
+		DeliveryMode: amqp.Persistent,
+		Timestamp:    time.Now(),
+		Body:         body,
+	})
+	if err != nil {
+		return fmt.Errorf("publish to %s: %w", p.queue, err)
+	}
+	p.lastTag++
+	for {
+		select {
+		case c, ok := <-p.confirms:
+			if !ok {
+				return fmt.Errorf("publish to %s: channel closed before the broker confirmed", p.queue)
+			}
+			if c.DeliveryTag < p.lastTag {
+				continue // the late confirm of a message whose Publish already gave up
+			}
+			if !c.Ack {
+				return fmt.Errorf("publish to %s: broker refused the message (nack)", p.queue)
+			}
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("publish to %s: no confirm: %w", p.queue, ctx.Err())
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package respond
+
+import "net/http"
+
+// Recorder wraps a ResponseWriter and remembers the status and the number of body bytes
+// written, for middleware that reports on the answer (spans, access logs).
+type Recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+// NewRecorder wraps w.
+func NewRecorder(w http.ResponseWriter) *Recorder { return &Recorder{ResponseWriter: w} }
+
+// WriteHeader records the first status written.
+func (r *Recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *Recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+// Status is the code sent: 200 when the handler wrote a body without one.
+func (r *Recorder) Status() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// Bytes is the number of body bytes written.
+func (r *Recorder) Bytes() int { return r.bytes }
+
+// Flush lets streaming handlers and httputil.ReverseProxy flush through the wrapper.
+func (r *Recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

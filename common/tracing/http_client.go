@@ -1,0 +1,72 @@
+package tracing
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+)
+
+// Transport wraps base (http.DefaultTransport when nil) so that every outbound request made
+// with a span in its context gets a client span, named "GET quoteservice" and tagged with
+// peer.service and the http.* tags, and carries the trace in its headers.
+//
+// The transport owns the tracing headers of what it sends: any it was handed (a proxy
+// forwarding a client's headers, say) are removed and the current span's are written, so
+// a stale parent id never leaks downstream. A request without a span in its context is
+// sent untouched.
+func Transport(base http.RoundTripper, peerService string) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{base: base, peer: peerService}
+}
+
+type transport struct {
+	base http.RoundTripper
+	peer string
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	parent := opentracing.SpanFromContext(req.Context())
+	if parent == nil {
+		return t.base.RoundTrip(req)
+	}
+	span := parent.Tracer().StartSpan(req.Method+" "+t.peer, opentracing.ChildOf(parent.Context()))
+	defer span.Finish()
+	ext.SpanKindRPCClient.Set(span)
+	ext.Component.Set(span, "net/http")
+	ext.PeerService.Set(span, t.peer)
+	ext.HTTPMethod.Set(span, req.Method)
+	ext.HTTPUrl.Set(span, req.URL.String())
+
+	// A RoundTripper must not modify the request it was given.
+	out := req.Clone(req.Context())
+	RemoveTracingHeaders(out.Header)
+	_ = span.Tracer().Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(out.Header))
+
+	resp, err := t.base.RoundTrip(out)
+	if err != nil {
+		SetError(span, err)
+		return nil, err
+	}
+	ext.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
+	if resp.StatusCode >= 500 {
+		SetError(span, fmt.Errorf("%s answered %s", t.peer, resp.Status))
+	}
+	return resp, nil
+}
+
+// RemoveTracingHeaders deletes every Jaeger and B3 propagation header from h.
+func RemoveTracingHeaders(h http.Header) {
+	for k := range h {
+		lk := strings.ToLower(k)
+		if lk == "uber-trace-id" || lk == "jaeger-baggage" || lk == "jaeger-debug-id" ||
+			strings.HasPrefix(lk, "uberctx-") || strings.HasPrefix(lk, "x-b3-") || lk == "b3" ||
+			strings.HasPrefix(lk, "baggage-") {
+			delete(h, k)
+		}
+	}
+}
