@@ -44,14 +44,15 @@ func Run(ctx context.Context, log *slog.Logger, srv *http.Server, addr string) e
 // RunListener is Run on a listener the caller opened (tests listen on port 0).
 func RunListener(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
+	useTLS := srv.TLSConfig != nil // read before Serve: it configures HTTP/2 in TLSConfig
 	go func() {
-		if srv.TLSConfig != nil {
+		if useTLS {
 			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}
 	}()
-	log.Info("listening", "server.address", ln.Addr().String(), "tls", srv.TLSConfig != nil)
+	log.Info("listening", "server.address", ln.Addr().String(), "tls", useTLS)
 
 	select {
 	case err := <-errc:

@@ -25,7 +25,10 @@ const TraceIDHeader = "X-Trace-Id"
 func Middleware(tracer opentracing.Tracer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			parent, _ := tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+			parent, err := tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+			if err != nil {
+				parent = nil // no usable context (none sent, or garbage): start a new trace
+			}
 			span := tracer.StartSpan("HTTP "+r.Method, ext.RPCServerOption(parent))
 			defer span.Finish()
 			ext.Component.Set(span, "net/http")

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/opentracing/opentracing-go"
+
+	"tracelab/common/logging"
+	"tracelab/common/respond"
+	"tracelab/common/tracing"
+)
+
+// deps is everything the routes need, built once in run.
+type deps struct {
+	accounts      *store
+	quotes        *quoteClient
+	images        *imageClient
+	vips          vipPublisher
+	amqpConnected func() bool
+}
+
+// newServer lists every route of the service in one place.
+func newServer(log *slog.Logger, tracer opentracing.Tracer, d deps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /accounts/{id}", handleGetAccount(log, d.accounts, d.quotes, d.images, d.vips))
+	mux.Handle("GET /healthz", handleHealthz(d.accounts, d.amqpConnected))
+	mux.Handle("/", respond.NotFound())
+	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+}
