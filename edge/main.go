@@ -1,0 +1,89 @@
+// Command edge is the single way into the tracelab landscape, as Zuul is in goblog: it
+// terminates HTTPS and forwards each route of its table to the service behind it. The
+// edge starts every trace a browser or curl begins, so a trace shows the whole journey:
+// the edge's server span, its client span for the call upstream, and what happened there.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"tracelab/common/config"
+	"tracelab/common/logging"
+	"tracelab/common/serve"
+	"tracelab/common/tracing"
+)
+
+const serviceName = "edge"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, serviceName+":", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole service; main only wires it to the process. Tests call it directly.
+// It returns when ctx is cancelled and every span is flushed, or on a startup error.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg := config.New(serviceName, getenv)
+	addr := cfg.String("addr", "EDGE_ADDR", ":8765", "HTTPS listen address")
+	accountsURL := cfg.String("accountservice-url", "ACCOUNTSERVICE_URL", "http://localhost:6767", "base URL of accountservice")
+	certFile := cfg.String("tls-cert", "EDGE_TLS_CERT", "", "PEM certificate file; empty for a self-signed certificate")
+	keyFile := cfg.String("tls-key", "EDGE_TLS_KEY", "", "PEM private key file for the certificate")
+	upstreamTimeout := cfg.Duration("upstream-timeout", "EDGE_UPSTREAM_TIMEOUT", defaultUpstreamTimeout,
+		"how long one proxied call may take before the edge answers 504")
+	logLevel := cfg.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
+	if err := cfg.Parse(args); err != nil {
+		return err
+	}
+	level, err := logging.ParseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if *upstreamTimeout <= 0 {
+		return fmt.Errorf("EDGE_UPSTREAM_TIMEOUT=%v: want a positive duration", *upstreamTimeout)
+	}
+	accounts, err := upstreamURL("ACCOUNTSERVICE_URL", *accountsURL)
+	if err != nil {
+		return err
+	}
+	log := logging.New(serviceName, stdout, level)
+
+	tlsConfig, err := newTLSConfig(*certFile, *keyFile, log)
+	if err != nil {
+		return err
+	}
+
+	settings, err := tracing.SettingsFromEnv(serviceName, getenv)
+	if err != nil {
+		return err
+	}
+	tracer, closer, err := tracing.New(settings, log)
+	if err != nil {
+		return err
+	}
+	// Deferred first, so it runs last: spans are flushed after the server has drained.
+	defer closer.Close()
+
+	srv := serve.NewServer(newServer(log, tracer, routeTable(accounts), *upstreamTimeout), log)
+	srv.TLSConfig = tlsConfig
+	return serve.Run(ctx, log, srv, *addr)
+}
+
+// upstreamURL reads the base URL of a service behind the edge. It is checked at startup:
+// a typo here would otherwise show up only as a 502 on the first request.
+func upstreamURL(env, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s=%q: want an http or https URL such as http://localhost:6767", env, raw)
+	}
+	return u, nil
+}
