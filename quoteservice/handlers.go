@@ -16,8 +16,9 @@ import (
 	"tracelab/common/tracing"
 )
 
-// MaxStrength bounds the CPU one request may ask to burn: 100 is about 100 ms on a
-// laptop core, which is plenty to see in a trace and little enough to stay a demo.
+// MaxStrength bounds the CPU one request may ask to burn: 100 is about 100 ms of a core
+// with SHA instructions (BenchmarkBurn measures it), which is plenty to see in a trace
+// and little enough to stay a demo.
 const MaxStrength = 100
 
 var errBadStrength = fmt.Errorf("strength must be a whole number from 0 to %d", MaxStrength)
@@ -76,9 +77,10 @@ func parseStrength(s string) (int, error) {
 }
 
 // burn hashes in a loop, about a millisecond of one core per unit of strength, and records
-// the rounds it did on the span.
+// the rounds it did on the span. A round is some 90 ns where the CPU has SHA instructions
+// (most x86 and arm64 chips since 2017), a few times that where it has not.
 func burn(span opentracing.Span, strength int) {
-	const roundsPerUnit = 2000
+	const roundsPerUnit = 10000
 	sum := sha256.Sum256([]byte("tracelab"))
 	rounds := strength * roundsPerUnit
 	for range rounds {

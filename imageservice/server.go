@@ -1,0 +1,30 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/opentracing/opentracing-go"
+
+	"tracelab/common/logging"
+	"tracelab/common/respond"
+	"tracelab/common/tracing"
+)
+
+// newServer lists every route of the service in one place. publicURL is the base that
+// image urls start with, without a trailing slash.
+func newServer(log *slog.Logger, tracer opentracing.Tracer, images *gallery, publicURL string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /accounts/{id}", handleAccountImage(log, images, publicURL))
+	mux.Handle("GET /file/{name}", handleFile(log, images))
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("/", respond.NotFound())
+	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+}
+
+// handleHealthz answers liveness and readiness probes.
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "service": serviceName})
+	})
+}
