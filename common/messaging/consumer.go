@@ -14,7 +14,9 @@ import (
 )
 
 // Handler processes one message. Its context carries the consumer span, which continues
-// the publisher's trace. An error (or a panic) sends the message to the dead-letter queue.
+// the publisher's trace, and is done when the consumer stops. An error (or a panic) sends
+// the message to the dead-letter queue, unless the context was done by then: a message
+// whose handling shutdown interrupted is requeued.
 type Handler func(ctx context.Context, d amqp.Delivery) error
 
 // Consumer receives the messages of one queue and hands each to Handle inside a consumer
@@ -105,6 +107,16 @@ func (c *Consumer) deliver(ctx context.Context, d amqp.Delivery) {
 	defer span.Finish()
 	if err := c.safeHandle(ctx, d); err != nil {
 		tracing.SetError(span, err)
+		if ctx.Err() != nil {
+			// The service is stopping and cut the handling short (Handle saw ctx done): not
+			// the message's fault. It goes back to the queue for the next consumer, not to
+			// the dead-letter queue.
+			c.Log.InfoContext(ctx, "handling interrupted by shutdown, message requeued", "err", err, "queue", c.Queue)
+			if err := d.Nack(false, true); err != nil {
+				c.Log.WarnContext(ctx, "nack failed; the broker will redeliver", "err", err)
+			}
+			return
+		}
 		c.Log.WarnContext(ctx, "message rejected to the dead-letter queue",
 			"err", err, "queue", c.Queue, "dead_letter_queue", DeadLetterQueue(c.Queue))
 		c.deadLettered.Add(1)

@@ -39,7 +39,7 @@ func NewPublisher(url, queue string, log *slog.Logger) *Publisher {
 // Run connects, and reconnects whenever the connection is lost, until ctx is done.
 func (p *Publisher) Run(ctx context.Context) {
 	for attempt := 0; ; attempt++ {
-		conn, err := p.connect()
+		conn, ch, err := p.connect()
 		if err != nil {
 			p.log.Warn("amqp publisher: cannot connect, will retry", "err", err, "retry_in", backoff(attempt).String())
 			select {
@@ -51,24 +51,30 @@ func (p *Publisher) Run(ctx context.Context) {
 		}
 		attempt = -1
 		p.log.Info("amqp publisher: connected", "queue", p.queue)
-		lost := conn.NotifyClose(make(chan *amqp.Error, 1))
+		connLost := conn.NotifyClose(make(chan *amqp.Error, 1))
+		// The channel can die on its own, from a channel-level error such as a message over
+		// the broker's max_message_size, while the connection lives on. Watching only the
+		// connection would leave a publisher that looks connected and fails every Publish.
+		chLost := ch.NotifyClose(make(chan *amqp.Error, 1))
 		select {
 		case <-ctx.Done():
 			p.disconnect()
 			_ = conn.Close()
 			return
-		case err := <-lost:
+		case err := <-connLost:
 			p.log.Warn("amqp publisher: connection lost, reconnecting", "err", err)
-			p.disconnect()
-			_ = conn.Close()
+		case err := <-chLost:
+			p.log.Warn("amqp publisher: channel lost, reconnecting", "err", err)
 		}
+		p.disconnect()
+		_ = conn.Close()
 	}
 }
 
-func (p *Publisher) connect() (*amqp.Connection, error) {
+func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, error) {
 	conn, err := Dial(p.url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ch, err := conn.Channel()
 	if err == nil {
@@ -79,13 +85,13 @@ func (p *Publisher) connect() (*amqp.Connection, error) {
 	}
 	if err != nil {
 		_ = conn.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	p.mu.Lock()
 	p.ch, p.lastTag = ch, 0
 	p.confirms = ch.NotifyPublish(make(chan amqp.Confirmation, 16))
 	p.mu.Unlock()
-	return conn, nil
+	return conn, ch, nil
 }
 
 func (p *Publisher) disconnect() {

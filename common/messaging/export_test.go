@@ -1,0 +1,16 @@
+package messaging
+
+// Backoff lets the external tests check the reconnect schedule.
+var Backoff = backoff
+
+// CloseChannelForTest closes the publisher's channel and leaves its connection open, the
+// way a channel-level error from the broker does.
+func (p *Publisher) CloseChannelForTest() error {
+	p.mu.Lock()
+	ch := p.ch
+	p.mu.Unlock()
+	if ch == nil {
+		return ErrNotConnected
+	}
+	return ch.Close()
+}

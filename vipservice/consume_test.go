@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
+	"github.com/streadway/amqp"
+
+	"tracelab/common/logging"
+	"tracelab/common/messaging"
+	"tracelab/common/messaging/messagingtest"
+	"tracelab/common/tracing"
+)
+
+// The tests in this file run vipservice's consumer and routes, wired as run() wires them,
+// against the real RabbitMQ, each on a queue of its own.
+
+// testService is a running vipservice without its main.
+type testService struct {
+	amqpURL, queue string
+	consumer       *messaging.Consumer
+	http           *httptest.Server
+}
+
+func startService(t *testing.T, tracer opentracing.Tracer) *testService {
+	t.Helper()
+	url := messagingtest.URL(t)
+	queue := messagingtest.Queue(t, url, "test-vip-")
+	log := logging.Discard()
+	recent := newRecentVIPs(maxRecentVIPs)
+	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: log, Handle: handleVIPEvent(log, recent)}
+	messagingtest.Start(t, consumer)
+	srv := httptest.NewServer(newServer(log, tracer, consumer, recent))
+	t.Cleanup(srv.Close)
+	return &testService{amqpURL: url, queue: queue, consumer: consumer, http: srv}
+}
+
+// waitForVIPs polls GET /vips until done holds for its answer, and returns that answer.
+func waitForVIPs(t *testing.T, baseURL, what string, done func(vipsAnswer) bool) vipsAnswer {
+	t.Helper()
+	var answer vipsAnswer
+	messagingtest.WaitFor(t, what, func() bool {
+		answer = vipsAnswer{}
+		return getJSON(t, baseURL+"/vips", &answer) == http.StatusOK && done(answer)
+	})
+	return answer
+}
+
+// getJSON GETs url and decodes its JSON body into v; it returns the status, 0 when the
+// request failed.
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: decode body: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+// publishEvent publishes a VIP event for account as accountservice does, with the span in ctx.
+func publishEvent(ctx context.Context, t *testing.T, amqpURL, queue, account string) {
+	t.Helper()
+	publisher := messaging.NewPublisher(amqpURL, queue, logging.Discard())
+	messagingtest.Start(t, publisher)
+	body := `{"accountId":"` + account + `","tier":"vip","occurredAt":"2024-05-01T12:00:00Z"}`
+	if err := publisher.Publish(ctx, []byte(body)); err != nil {
+		t.Fatalf("Publish(%s) = %v, want nil", body, err)
+	}
+}
+
+// TestVIPEventContinuesTrace publishes an event from inside a span and checks the trace
+// vipservice makes of it: the consumer span follows from the producer span, in the same
+// trace, and the recording span is a child of the consumer span.
+func TestVIPEventContinuesTrace(t *testing.T) {
+	tracer := newRefTracer()
+	svc := startService(t, tracer)
+
+	caller := tracer.StartSpan("make account vip")
+	publishEvent(opentracing.ContextWithSpan(context.Background(), caller), t, svc.amqpURL, svc.queue, "10000")
+	caller.Finish()
+
+	answer := waitForVIPs(t, svc.http.URL, "the event in /vips", func(a vipsAnswer) bool { return a.Processed == 1 })
+	if len(answer.Recent) != 1 || answer.Recent[0].AccountID != "10000" || answer.Recent[0].ReceivedAt.IsZero() {
+		t.Errorf("GET /vips recent = %+v, want account 10000 with its time received", answer.Recent)
+	}
+	if !answer.Connected || answer.DeadLettered != 0 {
+		t.Errorf("GET /vips connected, deadLettered = %v, %d, want true, 0", answer.Connected, answer.DeadLettered)
+	}
+
+	producer := tracer.finishedSpan(t, "publish "+svc.queue)
+	consumer := tracer.finishedSpan(t, "consume "+svc.queue)
+	record := tracer.finishedSpan(t, "record vip event")
+	tracer.wantReference(t, consumer, opentracing.FollowsFromRef, producer)
+	tracer.wantReference(t, record, opentracing.ChildOfRef, consumer)
+	for _, s := range []*mocktracer.MockSpan{producer, consumer, record} {
+		if got, want := s.SpanContext.TraceID, caller.Context().(mocktracer.MockSpanContext).TraceID; got != want {
+			t.Errorf("span %q trace id = %d, want the caller's %d", s.OperationName, got, want)
+		}
+	}
+}
+
+// TestVIPEventJaegerTraceID runs the same path with the real Jaeger tracer on both sides, as
+// accountservice and vipservice do, and checks that /vips shows the publisher's trace id:
+// the id a reader pastes into Jaeger's search box.
+func TestVIPEventJaegerTraceID(t *testing.T) {
+	// Spans go to a port nobody listens on: the reporter's errors go to a discarded log.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + ln.Addr().String() + "/api/traces"
+	_ = ln.Close()
+	jaegerTracer := func(service string) opentracing.Tracer {
+		settings, err := tracing.SettingsFromEnv(service, func(key string) string {
+			return map[string]string{"JAEGER_ENDPOINT": endpoint}[key]
+		})
+		if err != nil {
+			t.Fatalf("SettingsFromEnv() = %v", err)
+		}
+		tracer, closer, err := tracing.New(settings, logging.Discard())
+		if err != nil {
+			t.Fatalf("tracing.New() = %v", err)
+		}
+		t.Cleanup(func() { _ = closer.Close() })
+		return tracer
+	}
+	publisherTracer := jaegerTracer("accountservice")
+	svc := startService(t, jaegerTracer("vipservice"))
+
+	caller := publisherTracer.StartSpan("make account vip")
+	wantTraceID, _ := tracing.SpanIDs(caller)
+	publishEvent(opentracing.ContextWithSpan(context.Background(), caller), t, svc.amqpURL, svc.queue, "10001")
+	caller.Finish()
+
+	answer := waitForVIPs(t, svc.http.URL, "the event in /vips", func(a vipsAnswer) bool { return a.Processed == 1 })
+	if len(answer.Recent) != 1 || answer.Recent[0].TraceID != wantTraceID || wantTraceID == "" {
+		t.Errorf("GET /vips recent = %+v, want account 10001 in trace %q", answer.Recent, wantTraceID)
+	}
+}
+
+// TestPoisonMessageDeadLettered sends a body that is no event, then a good event: the poison
+// must land in the dead-letter queue once, and the good one be recorded after it.
+func TestPoisonMessageDeadLettered(t *testing.T) {
+	svc := startService(t, mocktracer.New())
+	ch := messagingtest.Channel(t, svc.amqpURL)
+	if err := ch.Publish("", svc.queue, false, false, amqp.Publishing{Body: []byte("garbage{")}); err != nil {
+		t.Fatalf("publish the poison: %v", err)
+	}
+	publishEvent(context.Background(), t, svc.amqpURL, svc.queue, "10002")
+
+	// Had the poison been requeued instead, it would come back before the good event and
+	// be counted again and again.
+	answer := waitForVIPs(t, svc.http.URL, "the good event in /vips", func(a vipsAnswer) bool { return a.Processed == 1 })
+	if answer.DeadLettered != 1 {
+		t.Errorf("GET /vips deadLettered = %d, want 1", answer.DeadLettered)
+	}
+	if len(answer.Recent) != 1 || answer.Recent[0].AccountID != "10002" {
+		t.Errorf("GET /vips recent = %+v, want only account 10002", answer.Recent)
+	}
+	dead := messaging.DeadLetterQueue(svc.queue)
+	d, ok, err := ch.Get(dead, true)
+	if err != nil || !ok || string(d.Body) != "garbage{" {
+		t.Fatalf("Get(%q) = %q, %v, %v, want the poison", dead, d.Body, ok, err)
+	}
+	if d, ok, _ := ch.Get(dead, true); ok {
+		t.Errorf("a second message in %s: %q, want the poison there once", dead, d.Body)
+	}
+}
+
+// TestNonStringHeadersStartNewTrace sends an event whose headers hold every kind of AMQP
+// value but a string, under the very names the tracer reads. It must be handled, without a
+// panic, in a new trace.
+func TestNonStringHeadersStartNewTrace(t *testing.T) {
+	tracer := newRefTracer()
+	svc := startService(t, tracer)
+	ch := messagingtest.Channel(t, svc.amqpURL)
+	headers := amqp.Table{
+		"mockpfx-ids-traceid": int32(7),
+		"mockpfx-ids-spanid":  amqp.Table{"nested": amqp.Table{"deeper": true}},
+		"mockpfx-ids-sampled": []any{"true", int16(1)},
+		"uber-trace-id":       int64(42),
+		"x-retries":           float64(1.5),
+	}
+	err := ch.Publish("", svc.queue, false, false, amqp.Publishing{
+		Headers: headers,
+		Body:    []byte(`{"accountId":"10003","tier":"vip"}`),
+	})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+
+	waitForVIPs(t, svc.http.URL, "the event in /vips", func(a vipsAnswer) bool { return a.Processed == 1 })
+	consumer := tracer.finishedSpan(t, "consume "+svc.queue)
+	if refs := tracer.references(consumer); len(refs) != 0 || consumer.ParentID != 0 {
+		t.Errorf("consumer span references = %s, want [] (a new trace)", describeReferences(refs))
+	}
+	tracer.wantReference(t, tracer.finishedSpan(t, "record vip event"), opentracing.ChildOfRef, consumer)
+}
+
+// refTracer is a mocktracer that also remembers how each span was started: a MockSpan
+// keeps its parent's id but not whether the reference was ChildOf or FollowsFrom, and
+// that difference is what the consumer span is about.
+type refTracer struct {
+	*mocktracer.MockTracer
+	mu   sync.Mutex
+	refs map[int][]opentracing.SpanReference // by span id
+}
+
+func newRefTracer() *refTracer {
+	return &refTracer{MockTracer: mocktracer.New(), refs: map[int][]opentracing.SpanReference{}}
+}
+
+func (t *refTracer) StartSpan(operation string, opts ...opentracing.StartSpanOption) opentracing.Span {
+	var so opentracing.StartSpanOptions
+	for _, o := range opts {
+		o.Apply(&so)
+	}
+	span := t.MockTracer.StartSpan(operation, opts...)
+	t.mu.Lock()
+	t.refs[span.Context().(mocktracer.MockSpanContext).SpanID] = so.References
+	t.mu.Unlock()
+	return refSpan{span, t}
+}
+
+// refSpan hands out its refTracer, so that children started from it (tracing.StartChild
+// asks the parent span for its tracer) are recorded too.
+type refSpan struct {
+	opentracing.Span
+	tracer *refTracer
+}
+
+func (s refSpan) Tracer() opentracing.Tracer { return s.tracer }
+
+func (t *refTracer) references(span *mocktracer.MockSpan) []opentracing.SpanReference {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.refs[span.SpanContext.SpanID]
+}
+
+// finishedSpan waits for the one finished span called operation: the consumer finishes its
+// span after it acknowledged the message, a moment after /vips shows it.
+func (t *refTracer) finishedSpan(tt *testing.T, operation string) *mocktracer.MockSpan {
+	tt.Helper()
+	var found []*mocktracer.MockSpan
+	messagingtest.WaitFor(tt, "span "+operation, func() bool {
+		found = nil
+		for _, s := range t.FinishedSpans() {
+			if s.OperationName == operation {
+				found = append(found, s)
+			}
+		}
+		return len(found) > 0
+	})
+	if len(found) != 1 {
+		tt.Fatalf("%d finished spans %q, want 1", len(found), operation)
+	}
+	return found[0]
+}
+
+// wantReference checks that span was started with exactly one reference, of kind, to parent.
+func (t *refTracer) wantReference(tt *testing.T, span *mocktracer.MockSpan, kind opentracing.SpanReferenceType, parent *mocktracer.MockSpan) {
+	tt.Helper()
+	got := describeReferences(t.references(span))
+	if want := describeReferences([]opentracing.SpanReference{{Type: kind, ReferencedContext: parent.Context()}}); got != want {
+		tt.Errorf("span %q references = %s, want %s, to %q", span.OperationName, got, want, parent.OperationName)
+	}
+}
+
+// describeReferences prints references as ChildOf(span id) and FollowsFrom(span id).
+func describeReferences(refs []opentracing.SpanReference) string {
+	var s []string
+	for _, r := range refs {
+		kind := "ChildOf"
+		if r.Type == opentracing.FollowsFromRef {
+			kind = "FollowsFrom"
+		}
+		s = append(s, fmt.Sprintf("%s(%d)", kind, r.ReferencedContext.(mocktracer.MockSpanContext).SpanID))
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}

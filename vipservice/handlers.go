@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/streadway/amqp"
+
+	"tracelab/common/messaging"
+	"tracelab/common/respond"
+	"tracelab/common/tracing"
+)
+
+// handleVIPEvent handles one message of the VIP queue: it is to the queue what an HTTP
+// handler is to a route. ctx carries the consumer span, which continues the publisher's
+// trace. An event it cannot read is returned as an error, and the consumer moves the message
+// to the dead-letter queue, where a person can look at it, instead of retrying it forever.
+func handleVIPEvent(log *slog.Logger, recent *recentVIPs) messaging.Handler {
+	return func(ctx context.Context, d amqp.Delivery) error {
+		event, err := decodeVIPEvent(d.Body)
+		if err != nil {
+			return err // logged by the consumer, with the trace id, and marked on its span
+		}
+		span, ctx := tracing.StartChild(ctx, "record vip event")
+		defer span.Finish()
+		span.SetTag("vip.tier", event.Tier)
+
+		traceID, _ := tracing.IDs(ctx)
+		recent.add(vipRecord{AccountID: event.AccountID, TraceID: traceID, ReceivedAt: time.Now().UTC()})
+		// The account id is a number, not personal data; the event carries no names on purpose.
+		log.InfoContext(ctx, "vip event recorded", "account_id", event.AccountID, "tier", event.Tier)
+		return nil
+	}
+}
+
+// vipsAnswer is the body of GET /vips.
+type vipsAnswer struct {
+	Processed    int64       `json:"processed"`
+	DeadLettered int64       `json:"deadLettered"`
+	Connected    bool        `json:"connected"`
+	Recent       []vipRecord `json:"recent"` // newest first
+}
+
+// handleVIPs answers GET /vips with the consumer's counts and the latest events, so a
+// reader of the demo sees an event arrive and can open its trace by the traceId.
+func handleVIPs(consumer consumerStatus, recent *recentVIPs) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		processed, deadLettered := consumer.Stats()
+		respond.JSON(w, http.StatusOK, vipsAnswer{
+			Processed:    processed,
+			DeadLettered: deadLettered,
+			Connected:    consumer.Connected(),
+			Recent:       recent.newestFirst(),
+		})
+	})
+}

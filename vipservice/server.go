@@ -1,0 +1,40 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/opentracing/opentracing-go"
+
+	"tracelab/common/logging"
+	"tracelab/common/respond"
+	"tracelab/common/tracing"
+)
+
+// consumerStatus is what the HTTP side reads from the AMQP consumer (*messaging.Consumer).
+type consumerStatus interface {
+	Connected() bool
+	Stats() (processed, deadLettered int64)
+}
+
+// newServer lists every route of the service in one place.
+func newServer(log *slog.Logger, tracer opentracing.Tracer, consumer consumerStatus, recent *recentVIPs) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /vips", handleVIPs(consumer, recent))
+	mux.Handle("GET /healthz", handleHealthz(consumer))
+	mux.Handle("/", respond.NotFound())
+	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+}
+
+// handleHealthz answers liveness and readiness probes. It stays 200 while the consumer
+// reconnects: restarting vipservice would not bring the broker back, and the messages wait
+// in the durable queue meanwhile. The "amqp" field tells a person which state it is in.
+func handleHealthz(consumer consumerStatus) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		amqp := "reconnecting"
+		if consumer.Connected() {
+			amqp = "connected"
+		}
+		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "service": serviceName, "amqp": amqp})
+	})
+}
