@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tracelab/common/messaging/messagingtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the service's log writes and the test's reads.
@@ -44,7 +46,7 @@ func freeAddr(t *testing.T) string {
 // TestRun drives the whole service as main does: configuration from the environment, a
 // real bolt file, the real broker, then a clean stop when the context is cancelled.
 func TestRun(t *testing.T) {
-	url := brokerURL(t)
+	url := messagingtest.URL(t)
 	addr := freeAddr(t)
 	quotes, images := fakeQuoteService(t, http.StatusOK, 0), fakeImageService(t)
 	env := map[string]string{
@@ -53,7 +55,7 @@ func TestRun(t *testing.T) {
 		"QUOTESERVICE_URL":    quotes.URL,
 		"IMAGESERVICE_URL":    images.URL,
 		"AMQP_URL":            url,
-		"VIP_QUEUE":           testQueue(t, url),
+		"VIP_QUEUE":           messagingtest.Queue(t, url, "test-accountservice-"),
 		"JAEGER_DISABLED":     "true",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,7 +64,7 @@ func TestRun(t *testing.T) {
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &out) }()
 
 	base := "http://" + addr
-	waitFor(t, "healthz", func() bool {
+	messagingtest.WaitFor(t, "healthz", func() bool {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
 			return false
