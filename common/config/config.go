@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -43,10 +44,11 @@ func (s *Set) Duration(flagName, env string, def time.Duration, usage string) *t
 	return s.fs.Duration(flagName, def, fmt.Sprintf("%s (env %s)", usage, env))
 }
 
-// Parse parses args and reports any environment variable that could not be read.
+// Parse parses args and reports every environment variable that could not be read, so
+// one run shows all there is to fix.
 func (s *Set) Parse(args []string) error {
 	if len(s.errs) > 0 {
-		return s.errs[0]
+		return errors.Join(s.errs...)
 	}
 	return s.fs.Parse(args)
 }

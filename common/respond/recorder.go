@@ -13,9 +13,11 @@ type Recorder struct {
 // NewRecorder wraps w.
 func NewRecorder(w http.ResponseWriter) *Recorder { return &Recorder{ResponseWriter: w} }
 
-// WriteHeader records the first status written.
+// WriteHeader records the first final status written. An informational 1xx (103 Early
+// Hints) comes before the real answer, so it is passed on but not recorded; 101 Switching
+// Protocols is final.
 func (r *Recorder) WriteHeader(code int) {
-	if r.status == 0 {
+	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		r.status = code
 	}
 	r.ResponseWriter.WriteHeader(code)

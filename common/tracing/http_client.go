@@ -40,7 +40,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ext.Component.Set(span, "net/http")
 	ext.PeerService.Set(span, t.peer)
 	ext.HTTPMethod.Set(span, req.Method)
-	ext.HTTPUrl.Set(span, req.URL.String())
+	ext.HTTPUrl.Set(span, req.URL.Redacted()) // a password in the URL stays out of Jaeger
 
 	// A RoundTripper must not modify the request it was given.
 	out := req.Clone(req.Context())

@@ -57,9 +57,11 @@ func Middleware(tracer opentracing.Tracer) func(http.Handler) http.Handler {
 }
 
 // operationName is the matched pattern, with the method in front when the pattern has
-// none ("/" becomes "GET /"), so every server span name reads "METHOD /route".
+// none ("/" becomes "GET /", "example.com/" becomes "GET example.com/"), so every server
+// span name reads "METHOD route". ServeMux separates a pattern's method with a space or a
+// tab, and a pattern without a method contains neither.
 func operationName(r *http.Request) string {
-	if strings.HasPrefix(r.Pattern, "/") {
+	if !strings.ContainsAny(r.Pattern, " \t") {
 		return r.Method + " " + r.Pattern
 	}
 	return r.Pattern

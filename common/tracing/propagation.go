@@ -40,15 +40,22 @@ func (p dualPropagator) Extract(carrier any) (jaeger.SpanContext, error) {
 	}
 	bctx, berr := p.b3.Extract(carrier)
 	if berr == nil && bctx.IsValid() {
-		if !b3SampledHeaderSent(carrier) {
-			// B3 without X-B3-Sampled means "you decide". Our sampler is const by default,
-			// so we decide to record, instead of silently dropping the caller's trace.
-			bctx = jaeger.NewSpanContext(bctx.TraceID(), bctx.SpanID(), bctx.ParentID(), true, nil)
+		var baggage map[string]string
+		keep := func(k, v string) bool {
+			if baggage == nil {
+				baggage = map[string]string{}
+			}
+			baggage[k] = v
+			return true
 		}
+		bctx.ForeachBaggageItem(keep) // B3's own baggage-* headers
 		if jerr == nil {
-			jctx.ForeachBaggageItem(func(k, v string) bool { bctx = bctx.WithBaggageItem(k, v); return true })
+			jctx.ForeachBaggageItem(keep)
 		}
-		return bctx, nil
+		// Rebuilt, because the zipkin propagator takes a missing X-B3-Sampled for "0" and
+		// ignores X-B3-Flags: b3Sampled reads both.
+		sampled := b3Sampled(carrier, bctx.IsSampled())
+		return jaeger.NewSpanContext(bctx.TraceID(), bctx.SpanID(), bctx.ParentID(), sampled, baggage), nil
 	}
 	if jerr == nil {
 		return jctx, nil // baggage or a debug id without a trace: the tracer handles it
@@ -59,16 +66,24 @@ func (p dualPropagator) Extract(carrier any) (jaeger.SpanContext, error) {
 	return jaeger.SpanContext{}, jerr
 }
 
-func b3SampledHeaderSent(carrier any) bool {
+// b3Sampled is the caller's B3 sampling decision, given what X-B3-Sampled said (parsed).
+// X-B3-Flags: 1 is debug, which means record whatever X-B3-Sampled says. No X-B3-Sampled
+// means "you decide": our sampler is const by default, so we decide to record, instead of
+// silently dropping the caller's trace.
+func b3Sampled(carrier any, parsed bool) bool {
 	r, ok := carrier.(opentracing.TextMapReader)
 	if !ok {
-		return false
+		return parsed
 	}
-	sent := false
-	_ = r.ForeachKey(func(k, _ string) error {
-		k = strings.ToLower(k)
-		sent = sent || k == "x-b3-sampled" || k == "x-b3-flags"
+	sent, debug := false, false
+	_ = r.ForeachKey(func(k, v string) error {
+		switch strings.ToLower(k) {
+		case "x-b3-sampled":
+			sent = true
+		case "x-b3-flags":
+			debug = debug || v == "1"
+		}
 		return nil
 	})
-	return sent
+	return debug || !sent || parsed
 }

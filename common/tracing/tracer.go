@@ -120,9 +120,6 @@ func New(s Settings, log *slog.Logger) (opentracing.Tracer, io.Closer, error) {
 			LocalAgentHostPort:  s.AgentHostPort,
 		},
 	}
-	if s.AgentHostPort != "" && s.Endpoint == "" {
-		cfg.Reporter.CollectorEndpoint = ""
-	}
 	opts := []config.Option{
 		config.Logger(jaegerLogger{log}),
 		config.Gen128Bit(s.TraceID128Bit),

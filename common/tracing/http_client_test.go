@@ -1,0 +1,238 @@
+package tracing
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"tracelab/common/tracing/tracingtest"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/mocktracer"
+)
+
+// staleHeaders are tracing headers a proxy might forward from its own caller.
+var staleHeaders = hdrs(
+	"uber-trace-id", "1111111111111111:2222222222222222:0:1",
+	"uberctx-user", "mallory",
+	"jaeger-baggage", "k=v",
+	"jaeger-debug-id", "dbg",
+	"X-B3-TraceId", "1111111111111111",
+	"X-B3-SpanId", "2222222222222222",
+	"X-B3-ParentSpanId", "3333333333333333",
+	"X-B3-Sampled", "1",
+	"X-B3-Flags", "1",
+	"b3", "1111111111111111-2222222222222222-1",
+	"baggage-user", "mallory",
+)
+
+func TestTransport(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int // answered by the backend; 0: the connection fails
+		wantStatus uint16
+		wantError  bool
+	}{
+		{"200", http.StatusOK, 200, false},
+		{"404", http.StatusNotFound, 404, false},
+		{"500", http.StatusInternalServerError, 500, true},
+		{"503", http.StatusServiceUnavailable, 503, true},
+		{"connection refused", 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var received http.Header
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				received = r.Header.Clone()
+				w.WriteHeader(tt.status)
+			}))
+			defer backend.Close()
+			url := backend.URL + "/api/quote?strength=4"
+			if tt.status == 0 {
+				url = "http://" + closedAddr(t) + "/api/quote"
+			}
+
+			tracer := tracingtest.New()
+			parent := tracer.StartSpan("GET /accounts/{id}")
+			req, err := http.NewRequestWithContext(spanFrom(parent), http.MethodGet, url, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			maps.Copy(req.Header, staleHeaders)
+			req.Header.Set("Accept", "application/json")
+			before := req.Header.Clone()
+
+			client := &http.Client{Transport: Transport(nil, "quoteservice")}
+			resp, err := client.Do(req)
+			if tt.status == 0 {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatalf("GET %s: error = nil, want a connection error", url)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("GET %s: %v", url, err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tt.status {
+					t.Errorf("GET %s = %d, want %d", url, resp.StatusCode, tt.status)
+				}
+			}
+
+			if !equalHeaders(req.Header, before) {
+				t.Errorf("request headers after RoundTrip = %v, want them unchanged: %v", req.Header, before)
+			}
+			spans := tracer.FinishedSpans()
+			if len(spans) != 1 {
+				t.Fatalf("%d finished spans, want 1 client span", len(spans))
+			}
+			span := spans[0]
+			parentCtx := parent.Context().(mocktracer.MockSpanContext)
+			if span.OperationName != "GET quoteservice" {
+				t.Errorf("client span operation = %q, want %q", span.OperationName, "GET quoteservice")
+			}
+			if span.ParentID != parentCtx.SpanID || span.SpanContext.TraceID != parentCtx.TraceID {
+				t.Errorf("client span parent %d trace %d, want ChildOf %d in trace %d",
+					span.ParentID, span.SpanContext.TraceID, parentCtx.SpanID, parentCtx.TraceID)
+			}
+			if ref, ok := tracer.Reference(span); !ok || ref != opentracing.ChildOfRef {
+				t.Errorf("client span reference = %v (set %v), want ChildOf", ref, ok)
+			}
+			want := map[string]any{
+				string(ext.SpanKind):    ext.SpanKindRPCClientEnum,
+				string(ext.Component):   "net/http",
+				string(ext.PeerService): "quoteservice",
+				string(ext.HTTPMethod):  http.MethodGet,
+				string(ext.HTTPUrl):     url,
+			}
+			if tt.status != 0 {
+				want[string(ext.HTTPStatusCode)] = tt.wantStatus
+			}
+			tags := span.Tags()
+			for k, v := range want {
+				if tags[k] != v {
+					t.Errorf("tag %s = %#v, want %#v", k, tags[k], v)
+				}
+			}
+			if _, ok := tags[string(ext.HTTPStatusCode)]; tt.status == 0 && ok {
+				t.Errorf("tag %s set on a failed connection, want none", ext.HTTPStatusCode)
+			}
+			if got, ok := tags[string(ext.Error)]; ok != tt.wantError || (ok && got != true) {
+				t.Errorf("tag error = %v (set %v), want set %v", got, ok, tt.wantError)
+			}
+			if tt.wantError && len(span.Logs()) == 0 {
+				t.Errorf("failed call: span has no error log, want one saying why")
+			}
+			if tt.status == 0 {
+				return
+			}
+
+			// The backend sees the client span, and nothing of the stale trace.
+			for k := range staleHeaders {
+				if v, ok := received[k]; ok {
+					t.Errorf("backend received stale header %s: %v", k, v)
+				}
+			}
+			if got, want := received.Get("Mockpfx-Ids-Spanid"), strconv.Itoa(span.SpanContext.SpanID); got != want {
+				t.Errorf("backend received span id %q, want the client span's %q", got, want)
+			}
+			if got := received.Get("Accept"); got != "application/json" {
+				t.Errorf("backend received Accept %q, want the caller's header kept", got)
+			}
+		})
+	}
+}
+
+func TestTransportWithoutSpan(t *testing.T) {
+	var received http.Header
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received = r.Header.Clone()
+	}))
+	defer backend.Close()
+
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, backend.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps.Copy(req.Header, staleHeaders)
+	resp, err := (&http.Client{Transport: Transport(nil, "quoteservice")}).Do(req)
+	if err != nil {
+		t.Fatalf("GET without a span: %v", err)
+	}
+	resp.Body.Close()
+	for k, v := range staleHeaders {
+		if got := received[k]; !slices.Equal(got, v) {
+			t.Errorf("backend received %s = %v, want it passed untouched: %v", k, got, v)
+		}
+	}
+}
+
+// TestTransportBase checks the base transport is the one that sends, and its error is
+// the one returned.
+func TestTransportBase(t *testing.T) {
+	errDown := errors.New("quoteservice down")
+	var sent *http.Request
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) { sent = r; return nil, errDown })
+	tracer := mocktracer.New()
+	parent := tracer.StartSpan("parent")
+	req := httptest.NewRequestWithContext(spanFrom(parent), http.MethodGet, "http://user:secret@quotes.local/api/quote", nil)
+
+	_, err := Transport(base, "quoteservice").RoundTrip(req)
+	if !errors.Is(err, errDown) {
+		t.Errorf("RoundTrip error = %v, want %v", err, errDown)
+	}
+	if sent == nil || sent == req {
+		t.Fatalf("base got request %p, want a clone of %p", sent, req)
+	}
+	if sent.Header.Get("Mockpfx-Ids-Traceid") == "" {
+		t.Errorf("base got headers %v, want the span injected", sent.Header)
+	}
+	span := tracer.FinishedSpans()[0]
+	if got := span.Tag(string(ext.HTTPUrl)); strings.Contains(got.(string), "secret") {
+		t.Errorf("tag http.url = %q, want the password redacted", got)
+	}
+	if got := span.Tag(string(ext.Error)); got != true {
+		t.Errorf("tag error = %v, want true", got)
+	}
+}
+
+func TestRemoveTracingHeaders(t *testing.T) {
+	hdr := http.Header{}
+	maps.Copy(hdr, staleHeaders)
+	hdr["lowercase-uber-trace-id-lookalike"] = []string{"kept"}
+	hdr["uber-trace-id"] = []string{"not canonical"}
+	hdr.Set("Authorization", "Bearer x")
+	RemoveTracingHeaders(hdr)
+	want := http.Header{"lowercase-uber-trace-id-lookalike": {"kept"}, "Authorization": {"Bearer x"}}
+	if !equalHeaders(hdr, want) {
+		t.Errorf("RemoveTracingHeaders left %v, want %v", hdr, want)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// closedAddr is a local address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func equalHeaders(a, b http.Header) bool {
+	return maps.EqualFunc(a, b, slices.Equal)
+}

@@ -1,0 +1,206 @@
+package tracing
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/mocktracer"
+)
+
+// TestMiddlewareHostileHeaders sends malformed and hostile tracing headers over a real
+// connection: tracing never fails a request, and it never continues a trace it cannot read.
+func TestMiddlewareHostileHeaders(t *testing.T) {
+	const valid = "a1b2c3d4e5f60718:a2fb4a1d1a96d312:0:1"
+	tests := []struct {
+		name    string
+		headers map[string][]string
+		foreign []string // trace ids the server must not adopt
+	}{
+		{"uber-trace-id garbage", hdrs("uber-trace-id", "garbage"), []string{"garbage"}},
+		{"uber-trace-id zeros", hdrs("uber-trace-id", "0:0:0:0"), []string{"0000000000000000"}},
+		{"uber-trace-id too many colons", hdrs("uber-trace-id", "a1b2c3d4e5f60718:a2fb4a1d1a96d312:0:1:7"), []string{"a1b2c3d4e5f60718"}},
+		{"uber-trace-id flags out of range", hdrs("uber-trace-id", "a1b2c3d4e5f60718:a2fb4a1d1a96d312:0:999"), []string{"a1b2c3d4e5f60718"}},
+		{"uber-trace-id no span id", hdrs("uber-trace-id", "a1b2c3d4e5f60718:0:0:1"), []string{"a1b2c3d4e5f60718"}},
+		{"uber-trace-id 10 KB", hdrs("uber-trace-id", strings.Repeat("a", 10<<10)), nil},
+		{"uber-trace-id 10 KB of colons", hdrs("uber-trace-id", strings.Repeat(":", 10<<10)), nil},
+		{"b3 non-hex trace id", hdrs("X-B3-TraceId", "zzzzzzzzzzzzzzzz", "X-B3-SpanId", "a2fb4a1d1a96d312"), nil},
+		{"b3 non-hex span id", hdrs("X-B3-TraceId", "a1b2c3d4e5f60718", "X-B3-SpanId", "not-hex!"), []string{"a1b2c3d4e5f60718"}},
+		{"b3 trace id of 40 hex", hdrs("X-B3-TraceId", strings.Repeat("ab", 20), "X-B3-SpanId", "a2fb4a1d1a96d312"),
+			[]string{strings.Repeat("ab", 20), strings.Repeat("ab", 16)}},
+		{"b3 zero trace id", hdrs("X-B3-TraceId", "00000000000000000000000000000000", "X-B3-SpanId", "a2fb4a1d1a96d312"), nil},
+		{"uberctx bad percent-encoding", hdrs("uber-trace-id", "garbage", "uberctx-user", "%zz%", "jaeger-baggage", "%zz"), nil},
+		{"duplicated uber-trace-id", hdrs("uber-trace-id", valid, "uber-trace-id", "garbage"), []string{"a1b2c3d4e5f60718"}},
+		{"duplicated b3 trace id", hdrs("X-B3-TraceId", "a1b2c3d4e5f60718", "X-B3-TraceId", "xyz", "X-B3-SpanId", "a2fb4a1d1a96d312"),
+			[]string{"a1b2c3d4e5f60718"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tracer := newRealTracer(t, nil)
+			seen := make(chan string, 1) // trace id of the span the handler got
+			srv := httptest.NewServer(Middleware(tracer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				traceID, _ := IDs(r.Context())
+				seen <- traceID
+				_, _ = io.WriteString(w, "served")
+			})))
+			defer srv.Close()
+
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/accounts/1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, vs := range tt.headers {
+				req.Header[k] = vs
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatalf("GET with %s: %v", tt.name, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+
+			if resp.StatusCode != http.StatusOK || string(body) != "served" {
+				t.Fatalf("GET with %s = %d %q, want 200 %q from the handler", tt.name, resp.StatusCode, body, "served")
+			}
+			got := resp.Header.Get(TraceIDHeader)
+			if !hexTraceID.MatchString(got) || strings.Trim(got, "0") == "" {
+				t.Errorf("%s = %q, want a fresh trace id", TraceIDHeader, got)
+			}
+			if handlerTrace := <-seen; handlerTrace != got {
+				t.Errorf("handler's span trace id = %q, want the one in %s, %q", handlerTrace, TraceIDHeader, got)
+			}
+			for _, f := range tt.foreign {
+				if strings.Contains(got, f) || strings.Contains(f, got) {
+					t.Errorf("%s = %q, want a new trace, not one built from %q", TraceIDHeader, got, f)
+				}
+			}
+		})
+	}
+}
+
+func TestMiddlewareSpan(t *testing.T) {
+	tests := []struct {
+		name, method, target string
+		status               int
+		wantOp               string
+		wantError            bool
+	}{
+		{"200", http.MethodGet, "/accounts/42?verbose=1", http.StatusOK, "GET /accounts/{id}", false},
+		{"404", http.MethodGet, "/accounts/404", http.StatusNotFound, "GET /accounts/{id}", false},
+		{"500", http.MethodGet, "/accounts/500", http.StatusInternalServerError, "GET /accounts/{id}", true},
+		{"503", http.MethodGet, "/accounts/503", http.StatusServiceUnavailable, "GET /accounts/{id}", true},
+		{"catch-all", http.MethodGet, "/nowhere", http.StatusNotFound, "GET /", false},
+		{"catch-all post", http.MethodPost, "/nowhere", http.StatusNotFound, "POST /", false},
+		{"host pattern", http.MethodGet, "http://admin.example/stats", http.StatusOK, "GET admin.example/stats", false},
+		{"method pattern", http.MethodPut, "/accounts/42", http.StatusNoContent, "PUT /accounts/{id}", false},
+		{"no body written", http.MethodGet, "/empty", http.StatusOK, "GET /empty", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tracer := mocktracer.New()
+			var inCtx opentracing.Span
+			mux := http.NewServeMux()
+			status := func(w http.ResponseWriter, r *http.Request) {
+				inCtx = opentracing.SpanFromContext(r.Context())
+				w.WriteHeader(tt.status)
+			}
+			mux.HandleFunc("GET /accounts/{id}", status)
+			mux.HandleFunc("PUT /accounts/{id}", status)
+			mux.HandleFunc("admin.example/stats", status)
+			mux.HandleFunc("GET /empty", func(w http.ResponseWriter, r *http.Request) { inCtx = opentracing.SpanFromContext(r.Context()) })
+			mux.HandleFunc("/", status)
+
+			rec := httptest.NewRecorder()
+			Middleware(tracer)(mux).ServeHTTP(rec, httptest.NewRequest(tt.method, tt.target, nil))
+
+			spans := tracer.FinishedSpans()
+			if len(spans) != 1 {
+				t.Fatalf("%s %s: %d finished spans, want 1", tt.method, tt.target, len(spans))
+			}
+			span := spans[0]
+			if inCtx != span {
+				t.Errorf("span in the request context = %v, want the server span %v", inCtx, span)
+			}
+			if span.OperationName != tt.wantOp {
+				t.Errorf("%s %s: operation = %q, want %q", tt.method, tt.target, span.OperationName, tt.wantOp)
+			}
+			if span.ParentID != 0 || span.SpanContext.TraceID == 0 {
+				t.Errorf("span trace %d parent %d, want a new trace (no parent)", span.SpanContext.TraceID, span.ParentID)
+			}
+			wantURL := "http://example.com" + tt.target
+			if strings.HasPrefix(tt.target, "http://") {
+				wantURL = tt.target
+			}
+			tags := span.Tags()
+			want := map[string]any{
+				string(ext.SpanKind):       ext.SpanKindRPCServerEnum,
+				string(ext.Component):      "net/http",
+				string(ext.HTTPMethod):     tt.method,
+				string(ext.HTTPUrl):        wantURL,
+				string(ext.HTTPStatusCode): uint16(tt.status),
+			}
+			for k, v := range want {
+				if tags[k] != v {
+					t.Errorf("tag %s = %#v, want %#v", k, tags[k], v)
+				}
+			}
+			if got, ok := tags[string(ext.Error)]; tt.wantError != ok || (ok && got != true) {
+				t.Errorf("status %d: tag error = %v (set %v), want set %v", tt.status, got, ok, tt.wantError)
+			}
+		})
+	}
+}
+
+func TestMiddlewareContinuesTraceAndTagsBaggage(t *testing.T) {
+	tracer := mocktracer.New()
+	caller := tracer.StartSpan("caller")
+	caller.SetBaggageItem("user", "ann b")
+	caller.SetBaggageItem("tier", "vip")
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if err := tracer.Inject(caller.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(req.Header)); err != nil {
+		t.Fatalf("Inject: %v", err)
+	}
+
+	Middleware(tracer)(respondOK()).ServeHTTP(httptest.NewRecorder(), req)
+
+	spans := tracer.FinishedSpans()
+	if len(spans) != 1 {
+		t.Fatalf("%d finished spans, want 1", len(spans))
+	}
+	callerCtx := caller.Context().(mocktracer.MockSpanContext)
+	if spans[0].SpanContext.TraceID != callerCtx.TraceID || spans[0].ParentID != callerCtx.SpanID {
+		t.Errorf("server span trace %d parent %d, want trace %d parent %d",
+			spans[0].SpanContext.TraceID, spans[0].ParentID, callerCtx.TraceID, callerCtx.SpanID)
+	}
+	for k, v := range map[string]string{"baggage.user": "ann b", "baggage.tier": "vip"} {
+		if got := spans[0].Tag(k); got != v {
+			t.Errorf("tag %s = %v, want %q", k, got, v)
+		}
+	}
+}
+
+func TestOperationName(t *testing.T) {
+	tests := []struct{ method, pattern, want string }{
+		{"GET", "GET /accounts/{id}", "GET /accounts/{id}"},
+		{"GET", "/", "GET /"},
+		{"DELETE", "/things/", "DELETE /things/"},
+		{"GET", "example.com/", "GET example.com/"},
+		{"HEAD", "GET /x", "GET /x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			r := &http.Request{Method: tt.method, Pattern: tt.pattern}
+			if got := operationName(r); got != tt.want {
+				t.Errorf("operationName(%s, %q) = %q, want %q", tt.method, tt.pattern, got, tt.want)
+			}
+		})
+	}
+}
+
+func respondOK() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+}
