@@ -14,9 +14,8 @@ import (
 	"syscall"
 
 	"tracelab/common/config"
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/serve"
-	"tracelab/common/tracing"
 )
 
 const serviceName = "edge"
@@ -44,10 +43,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := cfg.Parse(args); err != nil {
 		return err
 	}
-	level, err := logging.ParseLevel(*logLevel)
-	if err != nil {
-		return fmt.Errorf("LOG_LEVEL: %w", err)
-	}
 	if *upstreamTimeout <= 0 {
 		return fmt.Errorf("EDGE_UPSTREAM_TIMEOUT=%v: want a positive duration", *upstreamTimeout)
 	}
@@ -55,23 +50,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	log := logging.New(serviceName, stdout, level)
-
-	tlsConfig, err := newTLSConfig(*certFile, *keyFile, log)
-	if err != nil {
-		return err
-	}
-
-	settings, err := tracing.SettingsFromEnv(serviceName, getenv)
-	if err != nil {
-		return err
-	}
-	tracer, closer, err := tracing.New(settings, log)
+	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	// Deferred first, so it runs last: spans are flushed after the server has drained.
 	defer closer.Close()
+
+	tlsConfig, err := newTLSConfig(*certFile, *keyFile, log)
+	if err != nil {
+		return err
+	}
 
 	srv := serve.NewServer(newServer(log, tracer, routeTable(accounts), *upstreamTimeout), log)
 	srv.TLSConfig = tlsConfig

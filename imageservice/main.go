@@ -16,9 +16,8 @@ import (
 	"syscall"
 
 	"tracelab/common/config"
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/serve"
-	"tracelab/common/tracing"
 )
 
 const serviceName = "imageservice"
@@ -43,24 +42,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := cfg.Parse(args); err != nil {
 		return err
 	}
-	level, err := logging.ParseLevel(*logLevel)
-	if err != nil {
-		return fmt.Errorf("LOG_LEVEL: %w", err)
-	}
 	base, err := parsePublicURL(*publicURL)
 	if err != nil {
 		return err
 	}
-	log := logging.New(serviceName, stdout, level)
+	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
+	if err != nil {
+		return err
+	}
 
-	settings, err := tracing.SettingsFromEnv(serviceName, getenv)
-	if err != nil {
-		return err
-	}
-	tracer, closer, err := tracing.New(settings, log)
-	if err != nil {
-		return err
-	}
 	// Deferred first, so it runs last: spans are flushed after the server has drained.
 	defer closer.Close()
 

@@ -12,10 +12,9 @@ import (
 	"syscall"
 
 	"tracelab/common/config"
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/messaging"
 	"tracelab/common/serve"
-	"tracelab/common/tracing"
 )
 
 const serviceName = "vipservice"
@@ -40,20 +39,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := cfg.Parse(args); err != nil {
 		return err
 	}
-	level, err := logging.ParseLevel(*logLevel)
+	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
-		return fmt.Errorf("LOG_LEVEL: %w", err)
+		return err
 	}
-	log := logging.New(serviceName, stdout, level)
 
-	settings, err := tracing.SettingsFromEnv(serviceName, getenv)
-	if err != nil {
-		return err
-	}
-	tracer, closer, err := tracing.New(settings, log)
-	if err != nil {
-		return err
-	}
 	// Deferred first, so it runs last: spans are flushed after consuming and serving stopped.
 	defer closer.Close()
 
