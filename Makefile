@@ -1,0 +1,29 @@
+# tracelab's everyday commands. `make help` lists them.
+
+.PHONY: help build run test fmt-check clean
+
+## help: list these targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## build: compile every service and the landscape runner into bin/
+build:
+	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape
+
+## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
+run: build
+	./bin/landscape
+
+## test: vet, then every test with the race detector (needs RabbitMQ on 127.0.0.1:5672)
+test:
+	go vet ./...
+	go test -race ./...
+
+## fmt-check: fail, listing them, if any Go files are not gofmt-formatted
+fmt-check:
+	@files=$$(gofmt -l .); \
+	if [ -n "$$files" ]; then echo "not gofmt-formatted (run gofmt -w on them):"; echo "$$files"; exit 1; fi
+
+## clean: remove the binaries and what runs keep in .run/ (the account database)
+clean:
+	rm -rf bin .run

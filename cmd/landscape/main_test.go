@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"tracelab/internal/landscape"
+)
+
+func TestBox(t *testing.T) {
+	got := box([]string{"short", "a longer line with ü", ""})
+	lines := strings.Split(strings.Trim(got, "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("box of 3 lines has %d lines, want 5:\n%s", len(lines), got)
+	}
+	width := utf8.RuneCountInString(lines[0])
+	for _, line := range lines {
+		if n := utf8.RuneCountInString(line); n != width {
+			t.Errorf("box line %q is %d wide, want %d like the top", line, n, width)
+		}
+	}
+}
+
+func TestSummary(t *testing.T) {
+	l := &landscape.Landscape{
+		Services: []landscape.Service{
+			{Name: "quoteservice", URL: "http://localhost:18080"},
+			{Name: "vipservice", URL: "http://localhost:6868"},
+			{Name: "edge", URL: "https://localhost:8765"},
+		},
+		Jaeger:   landscape.JaegerURL,
+		RabbitMQ: "amqp://guest:xxxxx@localhost:5672/",
+	}
+	got := strings.Join(summary(l), "\n")
+	for _, want := range []string{
+		"https://localhost:8765",
+		"http://localhost:18080/healthz",
+		"http://localhost:6868/vips",
+		"amqp://guest:xxxxx@localhost:5672/",
+		"curl -k https://localhost:8765/api/accounts/10000",
+		"curl -ki https://localhost:8765/api/accounts/10000",
+		"curl -s http://localhost:16686/api/traces/<X-Trace-Id>",
+		"no UI",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+
+	l.Jaeger = ""
+	got = strings.Join(summary(l), "\n")
+	if !strings.Contains(got, "JAEGER_DISABLED=true") || strings.Contains(got, "/api/traces/") {
+		t.Errorf("summary without Jaeger should say it is off and not offer a trace:\n%s", got)
+	}
+}
+
+func TestRunRejectsArguments(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"quoteservice"}, nil, &out)
+	if err == nil || !strings.Contains(err.Error(), "environment variables") {
+		t.Errorf("run(quoteservice) = %v, want an error pointing to environment variables", err)
+	}
+}

@@ -1,0 +1,186 @@
+package landscape
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestResolve(t *testing.T) {
+	const runDir = "/repo/.run"
+	tests := []struct {
+		name    string
+		environ []string
+		want    map[string]string // variables every service must see, "" for unset
+	}{
+		{
+			name:    "defaults",
+			environ: []string{"HOME=/root"},
+			want: map[string]string{
+				"HOME":                    "/root",
+				"QUOTESERVICE_URL":        "http://localhost:8080",
+				"IMAGESERVICE_URL":        "http://localhost:7777",
+				"IMAGESERVICE_PUBLIC_URL": "http://localhost:7777",
+				"ACCOUNTSERVICE_URL":      "http://localhost:6767",
+				"ACCOUNTSERVICE_DB":       "/repo/.run/accounts.db",
+				"QUOTESERVICE_ADDR":       "",
+			},
+		},
+		{
+			name: "the caller's variables pass through",
+			environ: []string{"JAEGER_ENDPOINT=http://collector:14268/api/traces", "AMQP_URL=amqp://u:p@rabbit:5672/",
+				"LOG_LEVEL=debug", "VIP_QUEUE=q"},
+			want: map[string]string{
+				"JAEGER_ENDPOINT": "http://collector:14268/api/traces",
+				"AMQP_URL":        "amqp://u:p@rabbit:5672/",
+				"LOG_LEVEL":       "debug",
+				"VIP_QUEUE":       "q",
+			},
+		},
+		{
+			name:    "a URL follows its service's ADDR",
+			environ: []string{"QUOTESERVICE_ADDR=:18080", "IMAGESERVICE_ADDR=127.0.0.1:17777", "ACCOUNTSERVICE_ADDR=0.0.0.0:16767"},
+			want: map[string]string{
+				"QUOTESERVICE_ADDR":       ":18080",
+				"QUOTESERVICE_URL":        "http://localhost:18080",
+				"IMAGESERVICE_URL":        "http://127.0.0.1:17777",
+				"IMAGESERVICE_PUBLIC_URL": "http://127.0.0.1:17777",
+				"ACCOUNTSERVICE_URL":      "http://localhost:16767",
+			},
+		},
+		{
+			name: "a URL the caller set wins over its ADDR",
+			environ: []string{"QUOTESERVICE_ADDR=:18080", "QUOTESERVICE_URL=http://quotes.example:80",
+				"IMAGESERVICE_PUBLIC_URL=https://img.example", "ACCOUNTSERVICE_DB=/data/a.db"},
+			want: map[string]string{
+				"QUOTESERVICE_URL":        "http://quotes.example:80",
+				"IMAGESERVICE_URL":        "http://localhost:7777",
+				"IMAGESERVICE_PUBLIC_URL": "https://img.example",
+				"ACCOUNTSERVICE_DB":       "/data/a.db",
+			},
+		},
+		{
+			name:    "an empty variable counts as unset",
+			environ: []string{"QUOTESERVICE_URL=", "QUOTESERVICE_ADDR=:18080"},
+			want:    map[string]string{"QUOTESERVICE_URL": "http://localhost:18080"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _, err := resolve(tt.environ, runDir)
+			if err != nil {
+				t.Fatalf("resolve(%q) error: %v", tt.environ, err)
+			}
+			for _, s := range services {
+				senv := serviceEnv(env, s.name)
+				for key, want := range tt.want {
+					if got := lookup(senv, key); got != want {
+						t.Errorf("%s's %s = %q, want %q", s.name, key, got, want)
+					}
+				}
+				if n := countKey(senv, "QUOTESERVICE_URL"); n != 1 {
+					t.Errorf("%s's environment has QUOTESERVICE_URL %d times, want once", s.name, n)
+				}
+			}
+		})
+	}
+}
+
+func TestServiceEnvNamesTheTracer(t *testing.T) {
+	// A JAEGER_SERVICE_NAME given to the landscape must not rename every service alike.
+	env, _, err := resolve([]string{"JAEGER_SERVICE_NAME=everyone", "PATH=/bin"}, "/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range services {
+		senv := serviceEnv(env, s.name)
+		if got := lookup(senv, "JAEGER_SERVICE_NAME"); got != s.name {
+			t.Errorf("serviceEnv(%s) JAEGER_SERVICE_NAME = %q, want %q", s.name, got, s.name)
+		}
+		if n := countKey(senv, "JAEGER_SERVICE_NAME"); n != 1 {
+			t.Errorf("serviceEnv(%s) has JAEGER_SERVICE_NAME %d times, want once", s.name, n)
+		}
+		if got := lookup(senv, "PATH"); got != "/bin" {
+			t.Errorf("serviceEnv(%s) PATH = %q, want /bin", s.name, got)
+		}
+	}
+	if got := lookup(env, "JAEGER_SERVICE_NAME"); got != "everyone" {
+		t.Errorf("serviceEnv changed the shared environment: JAEGER_SERVICE_NAME = %q, want everyone", got)
+	}
+}
+
+func TestResolveURLs(t *testing.T) {
+	_, urls, err := resolve([]string{"EDGE_ADDR=:18765", "VIPSERVICE_ADDR=localhost:16868"}, "/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Service{
+		{"quoteservice", "http://localhost:8080"},
+		{"imageservice", "http://localhost:7777"},
+		{"vipservice", "http://localhost:16868"},
+		{"accountservice", "http://localhost:6767"},
+		{"edge", "https://localhost:18765"},
+	}
+	if !slices.Equal(urls, want) {
+		t.Errorf("resolve URLs = %v, want %v", urls, want)
+	}
+}
+
+func TestResolveBadAddr(t *testing.T) {
+	for _, addr := range []string{"8080", ":0", "localhost"} {
+		_, _, err := resolve([]string{"QUOTESERVICE_ADDR=" + addr}, "/run")
+		if err == nil || !strings.Contains(err.Error(), "QUOTESERVICE_ADDR") {
+			t.Errorf("resolve(QUOTESERVICE_ADDR=%q) error = %v, want one naming QUOTESERVICE_ADDR", addr, err)
+		}
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	tests := []struct {
+		addr string
+		tls  bool
+		want string
+	}{
+		{":8080", false, "http://localhost:8080"},
+		{"0.0.0.0:8080", false, "http://localhost:8080"},
+		{"[::]:8080", false, "http://localhost:8080"},
+		{"127.0.0.1:8080", false, "http://127.0.0.1:8080"},
+		{"[::1]:8080", false, "http://[::1]:8080"},
+		{":8765", true, "https://localhost:8765"},
+	}
+	for _, tt := range tests {
+		got, err := baseURL(tt.addr, tt.tls)
+		if err != nil || got != tt.want {
+			t.Errorf("baseURL(%q, %v) = %q, %v, want %q, nil", tt.addr, tt.tls, got, err, tt.want)
+		}
+	}
+}
+
+func countKey(environ []string, key string) int {
+	n := 0
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, key+"=") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestJaegerEnv(t *testing.T) {
+	tests := []struct {
+		environ []string
+		want    string
+	}{
+		{[]string{"PATH=/bin"}, "always_off"},
+		{[]string{"OTEL_TRACES_SAMPLER=always_on"}, "always_on"},
+	}
+	for _, tt := range tests {
+		env := jaegerEnv(tt.environ)
+		if got := lookup(env, "OTEL_TRACES_SAMPLER"); got != tt.want {
+			t.Errorf("jaegerEnv(%q) OTEL_TRACES_SAMPLER = %q, want %q", tt.environ, got, tt.want)
+		}
+		if got := lookup(env, "PATH"); got != lookup(tt.environ, "PATH") {
+			t.Errorf("jaegerEnv(%q) PATH = %q, want the caller's", tt.environ, got)
+		}
+	}
+}

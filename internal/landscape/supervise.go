@@ -1,0 +1,166 @@
+package landscape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// process is one program the landscape runs, and how to tell that it is ready.
+type process struct {
+	name  string
+	path  string
+	args  []string
+	dir   string
+	env   []string
+	ready func(context.Context) error // nil when the process serves
+}
+
+// running is a started process.
+type running struct {
+	process
+	cmd  *exec.Cmd
+	tail *tail
+	done chan struct{} // closed once the process has exited and its output is written
+	err  error         // what cmd.Wait returned; read it after done
+}
+
+// tailLines is how many of a process's last lines an error quotes.
+const tailLines = 12
+
+// launch starts procs one after another, each once the one before is ready, and then
+// watches them until ctx is cancelled, Stop is called or one of them exits. If a process
+// exits or does not become ready in time, launch stops the ones it started and says which.
+func (l *Landscape) launch(ctx context.Context, procs []process) error {
+	l.exited = make(chan *running, len(procs))
+	for _, p := range procs {
+		r, err := l.start(p)
+		if err == nil {
+			err = l.waitReady(ctx, r)
+		}
+		if err != nil {
+			l.stopAll()
+			return err
+		}
+		l.note("%s is ready", p.name)
+	}
+	go l.supervise(ctx)
+	return nil
+}
+
+func (l *Landscape) start(p process) (*running, error) {
+	r := &running{process: p, tail: newTail(tailLines), done: make(chan struct{})}
+	stdout := newLineWriter(l.out, p.name, l.width, r.tail)
+	stderr := newLineWriter(l.out, p.name, l.width, r.tail)
+	cmd := exec.Command(p.path, p.args...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = p.dir, p.env, stdout, stderr
+	// A process group of its own: Ctrl-C in the terminal then reaches only the landscape,
+	// which stops the children one by one, callers first, instead of all at once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A grandchild that inherited the output pipes must not keep Wait from returning.
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", p.name, err)
+	}
+	r.cmd = cmd
+	l.procs = append(l.procs, r)
+	go func() {
+		r.err = cmd.Wait()
+		stdout.flush()
+		stderr.flush()
+		close(r.done)
+		l.exited <- r
+	}()
+	return r, nil
+}
+
+// waitReady polls r until it is ready. It fails when any started process exits meanwhile
+// (a service that cannot bind its port, say), on timeout, or when ctx is cancelled.
+func (l *Landscape) waitReady(ctx context.Context, r *running) error {
+	timeout := time.NewTimer(l.cfg.StartTimeout)
+	defer timeout.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		notReady := r.ready(ctx)
+		if notReady == nil {
+			return nil
+		}
+		select {
+		case dead := <-l.exited:
+			when := "while " + r.name + " was starting"
+			if dead == r {
+				when = "before it was ready"
+			}
+			return fmt.Errorf("%s %s %s. Its last lines:%s", dead.name, exitReason(dead.err), when, dead.tail)
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted while waiting for %s: %w", r.name, ctx.Err())
+		case <-timeout.C:
+			return fmt.Errorf("%s did not become ready within %v (last check: %v). Its last lines:%s",
+				r.name, l.cfg.StartTimeout, notReady, r.tail)
+		case <-tick.C:
+		}
+	}
+}
+
+// supervise waits for the reason to stop, then stops every process and records why.
+func (l *Landscape) supervise(ctx context.Context) {
+	var err error
+	select {
+	case <-ctx.Done():
+		l.note("interrupted: stopping")
+	case <-l.stopping:
+		l.note("stopping")
+	case dead := <-l.exited:
+		err = fmt.Errorf("%s %s; stopped the others. Its last lines:%s", dead.name, exitReason(dead.err), dead.tail)
+		l.note("%s %s: stopping the others", dead.name, exitReason(dead.err))
+	}
+	l.stopAll()
+	l.err = err
+	close(l.done)
+}
+
+// stopAll stops the started processes in reverse start order, so that callers go before
+// the services they call and Jaeger goes last, after every service has flushed its spans.
+func (l *Landscape) stopAll() {
+	for i := len(l.procs) - 1; i >= 0; i-- {
+		l.stop(l.procs[i])
+	}
+}
+
+// stop asks r to stop with SIGTERM, the signal the services drain and flush on, and kills
+// it if it has not exited within StopTimeout.
+func (l *Landscape) stop(r *running) {
+	select {
+	case <-r.done:
+		return
+	default:
+	}
+	l.note("stopping %s", r.name)
+	_ = r.cmd.Process.Signal(syscall.SIGTERM) // fails only if it has just exited
+	timeout := time.NewTimer(l.cfg.StopTimeout)
+	defer timeout.Stop()
+	select {
+	case <-r.done:
+	case <-timeout.C:
+		l.note("%s did not stop within %v: killing it", r.name, l.cfg.StopTimeout)
+		_ = r.cmd.Process.Kill()
+		<-r.done
+	}
+}
+
+// exitReason phrases how a process ended, for an error message.
+func exitReason(err error) string {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return "exited (status 0)"
+	case errors.As(err, &exit):
+		return "exited (" + exit.String() + ")"
+	default:
+		return "failed: " + err.Error()
+	}
+}
