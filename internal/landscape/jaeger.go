@@ -40,7 +40,9 @@ func (l *Landscape) jaeger(ctx context.Context, runDir string) (*process, error)
 	if err != nil {
 		return nil, err
 	}
-	return &process{name: "jaeger", path: path, dir: runDir, env: jaegerEnv(l.cfg.Environ), ready: ready}, nil
+	// Warnings and errors only: at info level Jaeger prints some forty lines at start.
+	args := []string{"--set=service.telemetry.logs.level=warn"}
+	return &process{name: "jaeger", path: path, args: args, dir: runDir, env: jaegerEnv(l.cfg.Environ), ready: ready}, nil
 }
 
 // jaegerEnv is the caller's environment for Jaeger, which by default traces its own query
