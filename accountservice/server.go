@@ -6,9 +6,8 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/respond"
-	"tracelab/common/tracing"
 )
 
 // deps is everything the routes need, built once in run.
@@ -24,7 +23,6 @@ type deps struct {
 func newServer(log *slog.Logger, tracer opentracing.Tracer, d deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /accounts/{id}", handleGetAccount(log, d.accounts, d.quotes, d.images, d.vips))
-	mux.Handle("GET /healthz", handleHealthz(d.accounts, d.amqpConnected))
 	mux.Handle("/", respond.NotFound())
-	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+	return instrument.Handler(log, tracer, mux, handleHealthz(d.accounts, d.amqpConnected))
 }

@@ -7,9 +7,8 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/respond"
-	"tracelab/common/tracing"
 )
 
 // newServer lists every route of the edge in one place: the proxied routes of the route
@@ -21,9 +20,8 @@ func newServer(log *slog.Logger, tracer opentracing.Tracer, routes []route, upst
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, handleProxy(newProxy(log, rt, pool), upstreamTimeout))
 	}
-	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("/", respond.NotFound())
-	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+	return instrument.Handler(log, tracer, mux, handleHealthz())
 }
 
 // handleHealthz answers liveness and readiness probes. It does not call upstream: a slow

@@ -6,9 +6,8 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/respond"
-	"tracelab/common/tracing"
 )
 
 // newServer lists every route of the service in one place. publicURL is the base that
@@ -17,9 +16,8 @@ func newServer(log *slog.Logger, tracer opentracing.Tracer, images *gallery, pub
 	mux := http.NewServeMux()
 	mux.Handle("GET /accounts/{id}", handleAccountImage(log, images, publicURL))
 	mux.Handle("GET /file/{name}", handleFile(log, images))
-	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("/", respond.NotFound())
-	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+	return instrument.Handler(log, tracer, mux, handleHealthz())
 }
 
 // handleHealthz answers liveness and readiness probes.

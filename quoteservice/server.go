@@ -6,18 +6,16 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/respond"
-	"tracelab/common/tracing"
 )
 
 // newServer lists every route of the service in one place.
 func newServer(log *slog.Logger, tracer opentracing.Tracer, quotes *quoteBook) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/quote", handleQuote(log, quotes))
-	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("/", respond.NotFound())
-	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+	return instrument.Handler(log, tracer, mux, handleHealthz())
 }
 
 // handleHealthz answers liveness and readiness probes.

@@ -6,9 +6,8 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
-	"tracelab/common/logging"
+	"tracelab/common/instrument"
 	"tracelab/common/respond"
-	"tracelab/common/tracing"
 )
 
 // consumerStatus is what the HTTP side reads from the AMQP consumer (*messaging.Consumer).
@@ -21,9 +20,8 @@ type consumerStatus interface {
 func newServer(log *slog.Logger, tracer opentracing.Tracer, consumer consumerStatus, recent *recentVIPs) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /vips", handleVIPs(consumer, recent))
-	mux.Handle("GET /healthz", handleHealthz(consumer))
 	mux.Handle("/", respond.NotFound())
-	return tracing.Middleware(tracer)(logging.AccessLog(log)(mux))
+	return instrument.Handler(log, tracer, mux, handleHealthz(consumer))
 }
 
 // handleHealthz answers liveness and readiness probes. It stays 200 while the consumer

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 
 	"github.com/opentracing/opentracing-go"
 
@@ -32,4 +33,15 @@ func New(service, logLevel string, getenv func(string) string, stdout io.Writer)
 		return nil, nil, nil, err
 	}
 	return log, tracer, closer, nil
+}
+
+// Handler wraps routes in the tracing middleware (outside) and the access log (inside, so
+// its lines carry the trace id), and serves GET /healthz beside them, neither traced nor
+// logged: orchestrators and `make run` probe it every few seconds, and those traces and
+// lines would bury the ones people look for.
+func Handler(log *slog.Logger, tracer opentracing.Tracer, routes http.Handler, healthz http.Handler) http.Handler {
+	root := http.NewServeMux()
+	root.Handle("GET /healthz", healthz)
+	root.Handle("/", tracing.Middleware(tracer)(logging.AccessLog(log)(routes)))
+	return root
 }

@@ -2,8 +2,13 @@ package instrument
 
 import (
 	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"tracelab/common/logging"
+	"tracelab/common/tracing/tracingtest"
 
 	"github.com/opentracing/opentracing-go"
 )
@@ -42,5 +47,35 @@ func TestNew(t *testing.T) {
 				t.Errorf("log line %q lacks service.name", out.String())
 			}
 		})
+	}
+}
+
+// TestHandler: routes are traced and logged; /healthz is answered but neither traced nor
+// logged, so probes do not bury real traces.
+func TestHandler(t *testing.T) {
+	tracer := tracingtest.New()
+	var logs bytes.Buffer
+	log := logging.New("testservice", &logs, slog.LevelInfo)
+	routes := http.NewServeMux()
+	routes.Handle("GET /work", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if opentracing.SpanFromContext(r.Context()) == nil {
+			t.Errorf("GET /work: no span in the request context")
+		}
+	}))
+	healthz := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := Handler(log, tracer, routes, healthz)
+
+	for _, path := range []string{"/healthz", "/work"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if path == "/healthz" && rec.Code != http.StatusTeapot {
+			t.Errorf("GET /healthz = %d, want the healthz handler's 418", rec.Code)
+		}
+	}
+	if got := tracer.Names(); len(got) != 1 || got[0] != "GET /work" {
+		t.Errorf("spans = %v, want only [GET /work]", got)
+	}
+	if n := strings.Count(logs.String(), `"message":"access"`); n != 1 || strings.Contains(logs.String(), "/healthz") {
+		t.Errorf("access lines = %d (%s), want 1 and none for /healthz", n, logs.String())
 	}
 }
