@@ -65,6 +65,7 @@ type Landscape struct {
 	width int
 	self  *lineWriter // the landscape's own notes
 
+	mu       sync.Mutex    // guards procs
 	procs    []*running    // in start order
 	exited   chan *running // every process sends itself here once it has exited
 	stopOnce sync.Once

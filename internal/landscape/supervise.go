@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -26,6 +27,8 @@ type running struct {
 	tail *tail
 	done chan struct{} // closed once the process has exited and its output is written
 	err  error         // what cmd.Wait returned; read it after done
+
+	paused atomic.Bool // stopped on purpose by Pause: its exit does not stop the landscape
 }
 
 // tailLines is how many of a process's last lines an error quotes.
@@ -66,7 +69,17 @@ func (l *Landscape) start(p process) (*running, error) {
 		return nil, fmt.Errorf("start %s: %w", p.name, err)
 	}
 	r.cmd = cmd
-	l.procs = append(l.procs, r)
+	l.mu.Lock()
+	replaced := false
+	for i, old := range l.procs {
+		if old.name == p.name { // Resume: the new run takes the old one's place in the order
+			l.procs[i], replaced = r, true
+		}
+	}
+	if !replaced {
+		l.procs = append(l.procs, r)
+	}
+	l.mu.Unlock()
 	go func() {
 		r.err = cmd.Wait()
 		stdout.flush()
@@ -106,17 +119,25 @@ func (l *Landscape) waitReady(ctx context.Context, r *running) error {
 	}
 }
 
-// supervise waits for the reason to stop, then stops every process and records why.
+// supervise waits for the reason to stop, then stops every process and records why. A
+// process stopped by Pause is no reason.
 func (l *Landscape) supervise(ctx context.Context) {
 	var err error
-	select {
-	case <-ctx.Done():
-		l.note("interrupted: stopping")
-	case <-l.stopping:
-		l.note("stopping")
-	case dead := <-l.exited:
-		err = fmt.Errorf("%s %s; stopped the others. Its last lines:%s", dead.name, exitReason(dead.err), dead.tail)
-		l.note("%s %s: stopping the others", dead.name, exitReason(dead.err))
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			l.note("interrupted: stopping")
+		case <-l.stopping:
+			l.note("stopping")
+		case dead := <-l.exited:
+			if dead.paused.Load() {
+				continue
+			}
+			err = fmt.Errorf("%s %s; stopped the others. Its last lines:%s", dead.name, exitReason(dead.err), dead.tail)
+			l.note("%s %s: stopping the others", dead.name, exitReason(dead.err))
+		}
+		break wait
 	}
 	l.stopAll()
 	l.err = err
@@ -126,9 +147,72 @@ func (l *Landscape) supervise(ctx context.Context) {
 // stopAll stops the started processes in reverse start order, so that callers go before
 // the services they call and Jaeger goes last, after every service has flushed its spans.
 func (l *Landscape) stopAll() {
-	for i := len(l.procs) - 1; i >= 0; i-- {
-		l.stop(l.procs[i])
+	l.mu.Lock()
+	procs := append([]*running(nil), l.procs...)
+	l.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		l.stop(procs[i])
 	}
+}
+
+// Pause stops the named process, as a crash or a deploy would, while the rest of the
+// landscape keeps running: the way to see in a trace what a missing service looks like.
+// Resume starts it again.
+func (l *Landscape) Pause(name string) error {
+	r, err := l.find(name)
+	if err != nil {
+		return err
+	}
+	r.paused.Store(true)
+	l.stop(r)
+	return nil
+}
+
+// Resume starts a process stopped by Pause again and waits until it is ready.
+func (l *Landscape) Resume(ctx context.Context, name string) error {
+	old, err := l.find(name)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-old.done:
+	default:
+		return fmt.Errorf("%s is running: Pause it first", name)
+	}
+	r, err := l.start(old.process)
+	if err != nil {
+		return err
+	}
+	timeout := time.NewTimer(l.cfg.StartTimeout)
+	defer timeout.Stop()
+	for {
+		notReady := r.ready(ctx)
+		if notReady == nil {
+			l.note("%s is ready again", name)
+			return nil
+		}
+		select {
+		case <-r.done:
+			return fmt.Errorf("%s %s before it was ready. Its last lines:%s", name, exitReason(r.err), r.tail)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timeout.C:
+			return fmt.Errorf("%s did not become ready within %v: %v", name, l.cfg.StartTimeout, notReady)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// find returns the named process.
+func (l *Landscape) find(name string) (*running, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.procs {
+		if r.name == name {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("no process named %q in the landscape", name)
 }
 
 // stop asks r to stop with SIGTERM, the signal the services drain and flush on, and kills
