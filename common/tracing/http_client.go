@@ -53,11 +53,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	ext.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
-	if resp.StatusCode >= 500 {
+	switch {
+	case resp.StatusCode >= 500:
 		SetError(span, fmt.Errorf("%s answered %s", t.peer, resp.Status))
+	case resp.StatusCode >= 400:
+		// A 4xx is the peer's answer to a client's mistake (an unknown account, say), which
+		// the caller passes on: no failure of the system. Say so explicitly, because Jaeger
+		// v2 follows OpenTelemetry, which marks a client span with a 4xx as an error unless
+		// the span states its status itself.
+		span.SetTag(otelStatusCode, "UNSET")
 	}
 	return resp, nil
 }
+
+// otelStatusCode is the tag OpenTelemetry-based backends read a span's status from.
+const otelStatusCode = "otel.status_code"
 
 // RemoveTracingHeaders deletes every Jaeger and B3 propagation header from h.
 func RemoveTracingHeaders(h http.Header) {

@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tracelab/common/messaging"
+	"tracelab/internal/jaegerapi"
+	"tracelab/internal/landscape"
+)
+
+// The landscape under test. Its services listen on ports of their own, so the suite runs
+// beside a `make run` in another terminal (it shares that one's Jaeger then).
+var (
+	land       *landscape.Landscape
+	edgeURL    string
+	jaeger     *jaegerapi.Client
+	vipQueue   string // a queue of the suite's own, so no other vipservice takes its events
+	edgeClient = &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, // the edge's self-signed certificate
+			MaxIdleConnsPerHost: 64,
+		},
+	}
+)
+
+var ports = map[string]string{
+	"EDGE_ADDR":           "127.0.0.1:18765",
+	"ACCOUNTSERVICE_ADDR": "127.0.0.1:16767",
+	"QUOTESERVICE_ADDR":   "127.0.0.1:18080",
+	"IMAGESERVICE_ADDR":   "127.0.0.1:17777",
+	"VIPSERVICE_ADDR":     "127.0.0.1:16868",
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		return fail("%v", err)
+	}
+	build := exec.Command("make", "build")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fail("make build: %v", err)
+	}
+
+	tmp, err := os.MkdirTemp("", "tracelab-e2e-")
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer os.RemoveAll(tmp)
+	logPath := filepath.Join(tmp, "landscape.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer logFile.Close()
+
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	vipQueue = "e2e-vip-" + hex.EncodeToString(suffix)
+	env := append(os.Environ(),
+		"JAEGER_DISABLED=false",
+		"ACCOUNTSERVICE_DB="+filepath.Join(tmp, "accounts.db"),
+		"VIP_QUEUE="+vipQueue,
+	)
+	for k, v := range ports {
+		env = append(env, k+"="+v)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	land, err = landscape.Start(ctx, landscape.Config{Dir: root, Environ: env, Stdout: logFile})
+	if err != nil {
+		return fail("the landscape did not start: %v\n(full output: %s)", err, logPath)
+	}
+	edgeURL = land.URL("edge")
+	jaeger = &jaegerapi.Client{BaseURL: land.Jaeger}
+
+	code := m.Run()
+
+	land.Stop()
+	deleteQueue(vipQueue)
+	if code != 0 {
+		out, _ := os.ReadFile(logPath)
+		fmt.Fprintf(os.Stderr, "\n--- the landscape's last output ---\n%s\n", lastLines(string(out), 60))
+	}
+	return code
+}
+
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", args...)
+	return 1
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func deleteQueue(queue string) {
+	url := os.Getenv("AMQP_URL")
+	if url == "" {
+		url = landscape.DefaultAMQPURL
+	}
+	conn, err := messaging.Dial(url)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if ch, err := conn.Channel(); err == nil {
+		_, _ = ch.QueueDelete(queue, false, false, false)
+		_, _ = ch.QueueDelete(messaging.DeadLetterQueue(queue), false, false, false)
+	}
+}
