@@ -13,6 +13,7 @@ import (
 	"tracelab/common/messaging"
 	"tracelab/common/messaging/messagingtest"
 	"tracelab/common/tracing"
+	"tracelab/internal/servicetest"
 )
 
 // TestVIPEventCarriesTrace: a VIP read publishes to the real RabbitMQ, and the consumer on
@@ -22,18 +23,7 @@ func TestVIPEventCarriesTrace(t *testing.T) {
 	queue := messagingtest.Queue(t, url, "test-accountservice-")
 	log := logging.Discard()
 
-	// The real Jaeger tracer, reporting to a port where nothing listens: only ids matter here.
-	settings, err := tracing.SettingsFromEnv(serviceName, func(k string) string {
-		return map[string]string{"JAEGER_ENDPOINT": "http://127.0.0.1:1/api/traces"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, closer, err := tracing.New(settings, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closer.Close()
+	tracer := servicetest.JaegerTracer(t, serviceName) // only ids matter here
 
 	publisher := messaging.NewPublisher(url, queue, log)
 	messagingtest.Start(t, publisher)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,48 +8,27 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"tracelab/internal/servicetest"
 )
-
-// syncBuffer is run's stdout: run's goroutines write log lines while the test reads them.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // waitForLog waits until run has logged message and returns that line. It fails the test
 // when run returns first.
-func waitForLog(t *testing.T, out *syncBuffer, done <-chan error, message string) map[string]any {
+func waitForLog(t *testing.T, svc *servicetest.Service, message string) map[string]any {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		for _, line := range logLines(t, out.String()) {
+	var found map[string]any
+	svc.WaitFor(fmt.Sprintf("the log line %q", message), func() bool {
+		for _, line := range logLines(t, svc.Output.String()) {
 			if line["message"] == message {
-				return line
+				found = line
+				return true
 			}
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("run returned %v before logging %q; logs:\n%s", err, message, out)
-		case <-deadline:
-			t.Fatalf("run did not log %q within 10s; logs:\n%s", message, out)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+		return false
+	})
+	return found
 }
 
 // pinFingerprint trusts exactly the certificate whose SHA-256 the edge logged, the way a
@@ -114,14 +91,9 @@ func TestRun(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			out := &syncBuffer{}
-			done := make(chan error, 1)
-			go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, out) }()
-
-			certLine := waitForLog(t, out, done, "tls certificate")
-			addr, _ := waitForLog(t, out, done, "listening")["server.address"].(string)
+			svc := servicetest.StartRun(t, run, nil, env)
+			certLine := waitForLog(t, svc, "tls certificate")
+			addr, _ := waitForLog(t, svc, "listening")["server.address"].(string)
 			client := &http.Client{
 				Transport: &http.Transport{TLSClientConfig: tt.tlsConfig(certLine)},
 				Timeout:   10 * time.Second,
@@ -146,15 +118,7 @@ func TestRun(t *testing.T) {
 				t.Errorf("GET /api/accounts/10000 reached accountservice as %q, want /accounts/10000", got)
 			}
 
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("run after cancel = %v, want nil", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Fatal("run did not return within 15s of cancel")
-			}
+			svc.Stop()
 		})
 	}
 }
@@ -185,12 +149,7 @@ func TestRunConfigErrors(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			// Were the edge to start anyway, it would serve until this deadline, then return nil.
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-
-			err := run(ctx, nil, func(k string) string { return env[k] }, io.Discard)
-
+			err := servicetest.StartupError(t, run, nil, env)
 			if err == nil || !strings.Contains(err.Error(), tt.wantMsg) || (tt.wantIs != nil && !errors.Is(err, tt.wantIs)) {
 				t.Errorf("run with %v = %v, want an error naming %s", tt.env, err, tt.wantMsg)
 			}

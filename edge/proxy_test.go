@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -23,6 +22,7 @@ import (
 	"tracelab/common/logging"
 	"tracelab/common/respond"
 	"tracelab/common/tracing"
+	"tracelab/internal/servicetest"
 )
 
 // upstreamRequest is what the fake accountservice saw of a forwarded request.
@@ -357,39 +357,16 @@ func logLines(t *testing.T, s string) []map[string]any {
 	return lines
 }
 
-// newJaegerTracer builds the real tracer the way run does, reporting to a local port where
-// nothing listens: these tests read ids and headers, not what reaches Jaeger.
-func newJaegerTracer(t *testing.T, service string) opentracing.Tracer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("net.Listen = %v", err)
-	}
-	endpoint := "http://" + ln.Addr().String() + "/api/traces"
-	ln.Close()
-	env := map[string]string{"JAEGER_ENDPOINT": endpoint, "JAEGER_REPORTER_FLUSH_INTERVAL": "1h"}
-	settings, err := tracing.SettingsFromEnv(service, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatalf("SettingsFromEnv = %v", err)
-	}
-	tracer, closer, err := tracing.New(settings, logging.Discard())
-	if err != nil {
-		t.Fatalf("tracing.New = %v", err)
-	}
-	t.Cleanup(func() { closer.Close() })
-	return tracer
-}
-
 func TestProxyAnswersOneTraceID(t *testing.T) {
 	// accountservice runs the same middleware as the edge and continues its trace, so it
 	// answers with its own X-Trace-Id: the same id, which must not reach the caller twice.
 	upstreamTraceID := make(chan string, 1)
-	upstream := newFakeAccountService(t, tracing.Middleware(newJaegerTracer(t, "accountservice"))(
+	upstream := newFakeAccountService(t, tracing.Middleware(servicetest.JaegerTracer(t, "accountservice"))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			upstreamTraceID <- w.Header().Get(tracing.TraceIDHeader)
 			answerAccount().ServeHTTP(w, r)
 		})))
-	edge := newTestEdge(t, logging.Discard(), newJaegerTracer(t, serviceName), upstream.URL, time.Second)
+	edge := newTestEdge(t, logging.Discard(), servicetest.JaegerTracer(t, serviceName), upstream.URL, time.Second)
 
 	resp := do(edge, httptest.NewRequest(http.MethodGet, "https://edge.example/api/accounts/10000", nil))
 
@@ -412,7 +389,7 @@ func TestUpstreamErrorIsLoggedWithTraceID(t *testing.T) {
 	down := newFakeAccountService(t, answerAccount())
 	down.Close()
 	var logs bytes.Buffer
-	edge := newTestEdge(t, logging.New(serviceName, &logs, slog.LevelInfo), newJaegerTracer(t, serviceName), down.URL, time.Second)
+	edge := newTestEdge(t, logging.New(serviceName, &logs, slog.LevelInfo), servicetest.JaegerTracer(t, serviceName), down.URL, time.Second)
 
 	resp := do(edge, httptest.NewRequest(http.MethodGet, "https://edge.example/api/accounts/10000", nil))
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"image"
 	"image/png"
 	"maps"
@@ -16,6 +15,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 
 	"tracelab/common/logging"
+	"tracelab/internal/servicetest"
 )
 
 const testPublicURL = "http://images.test:7777"
@@ -41,25 +41,12 @@ func get(t *testing.T, tracer opentracing.Tracer, target string) *httptest.Respo
 	return rec
 }
 
-// decodeJSON decodes a JSON answer into a map, so tests see exactly which keys were sent.
-func decodeJSON(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
-	t.Helper()
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type = %q, want application/json", ct)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-		t.Fatalf("body %q is not a JSON object: %v", rec.Body.String(), err)
-	}
-	return body
-}
-
 func TestAccountImage(t *testing.T) {
 	rec := get(t, opentracing.NoopTracer{}, "/accounts/10000")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /accounts/10000 status = %d, want 200; body %s", rec.Code, rec.Body)
 	}
-	body := decodeJSON(t, rec)
+	body := servicetest.DecodeJSON(t, rec)
 	if got, want := slices.Sorted(maps.Keys(body)), []string{"id", "servedBy", "url"}; !slices.Equal(got, want) {
 		t.Errorf("GET /accounts/10000 keys = %v, want %v", got, want)
 	}
@@ -83,7 +70,7 @@ func TestAccountImageSpreads(t *testing.T) {
 		var urls []string
 		for range 2 {
 			rec := get(t, opentracing.NoopTracer{}, "/accounts/"+id)
-			url, _ := decodeJSON(t, rec)["url"].(string)
+			url, _ := servicetest.DecodeJSON(t, rec)["url"].(string)
 			urls = append(urls, url)
 		}
 		if urls[0] != urls[1] {
@@ -126,7 +113,7 @@ func TestAccountImageBadID(t *testing.T) {
 			if rec.Code != tt.want {
 				t.Fatalf("GET /accounts/%s status = %d, want %d; body %s", tt.id, rec.Code, tt.want, rec.Body)
 			}
-			body := decodeJSON(t, rec)
+			body := servicetest.DecodeJSON(t, rec)
 			if tt.want == http.StatusOK {
 				return
 			}
@@ -157,7 +144,7 @@ func TestFileErrors(t *testing.T) {
 			if rec.Code != tt.wantStatus {
 				t.Fatalf("GET %s status = %d, want %d; body %s", tt.target, rec.Code, tt.wantStatus, rec.Body)
 			}
-			body := decodeJSON(t, rec)
+			body := servicetest.DecodeJSON(t, rec)
 			msg, _ := body["error"].(string)
 			if !strings.HasPrefix(msg, tt.wantError) || len(body) != 1 {
 				t.Errorf("GET %s body = %v, want {\"error\": %q...}", tt.target, body, tt.wantError)
@@ -168,7 +155,7 @@ func TestFileErrors(t *testing.T) {
 
 // TestFileUnknownNameListsPictures checks that a 404 tells the client what there is.
 func TestFileUnknownNameListsPictures(t *testing.T) {
-	msg, _ := decodeJSON(t, get(t, opentracing.NoopTracer{}, "/file/nope.png"))["error"].(string)
+	msg, _ := servicetest.DecodeJSON(t, get(t, opentracing.NoopTracer{}, "/file/nope.png"))["error"].(string)
 	for _, name := range testGallery(t).names {
 		if !strings.Contains(msg, name) {
 			t.Errorf("GET /file/nope.png error = %q, want it to list %q", msg, name)

@@ -8,6 +8,7 @@ import (
 	"github.com/opentracing/opentracing-go/ext"
 
 	"tracelab/common/tracing/tracingtest"
+	"tracelab/internal/servicetest"
 )
 
 // TestServerSpans checks the trace each route leaves: one server span named after the
@@ -42,13 +43,13 @@ func TestServerSpans(t *testing.T) {
 				t.Fatalf("GET %s spans = %v, want %v", tt.target, got, want)
 			}
 			server, _ := tracer.Span(tt.wantOp)
-			checkServerSpan(t, server, tt.wantStatus)
+			tracingtest.AssertServerSpan(t, server, tt.wantStatus)
 			if got := server.Tag(string(ext.Error)); got != nil {
 				t.Errorf("GET %s server span tag error = %v, want none: a client mistake is no server error", tt.target, got)
 			}
 			for _, name := range tt.wantChildren {
 				child, _ := tracer.Span(name)
-				checkChildOf(t, tracer, child, server)
+				tracingtest.AssertChildOf(t, tracer, child, server)
 			}
 		})
 	}
@@ -78,7 +79,7 @@ func TestFilterSpanTags(t *testing.T) {
 
 func TestHealthz(t *testing.T) {
 	rec := get(t, tracingtest.New(), "/healthz")
-	body := decodeJSON(t, rec)
+	body := servicetest.DecodeJSON(t, rec)
 	if rec.Code != http.StatusOK || body["status"] != "ok" || body["service"] != serviceName {
 		t.Errorf("GET /healthz = %d %v, want 200 {status: ok, service: %s}", rec.Code, body, serviceName)
 	}
@@ -87,7 +88,7 @@ func TestHealthz(t *testing.T) {
 func TestUnknownRouteIsJSON404(t *testing.T) {
 	for _, target := range []string{"/", "/accounts/", "/accounts/1/2", "/file/"} {
 		rec := get(t, tracingtest.New(), target)
-		body := decodeJSON(t, rec)
+		body := servicetest.DecodeJSON(t, rec)
 		if rec.Code != http.StatusNotFound || body["error"] == nil {
 			t.Errorf("GET %s = %d %v, want 404 {\"error\": ...}", target, rec.Code, body)
 		}

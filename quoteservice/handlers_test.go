@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"tracelab/common/logging"
 	"tracelab/common/tracing/tracingtest"
+	"tracelab/internal/servicetest"
 )
 
 // get sends a GET for target through the whole server (routing, middleware and all).
@@ -24,19 +24,6 @@ func get(t *testing.T, tracer opentracing.Tracer, target string) *httptest.Respo
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 	return rec
-}
-
-// decodeJSON decodes a JSON answer into a map, so tests see exactly which keys were sent.
-func decodeJSON(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
-	t.Helper()
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type = %q, want application/json", ct)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-		t.Fatalf("body %q is not a JSON object: %v", rec.Body.String(), err)
-	}
-	return body
 }
 
 func TestQuote(t *testing.T) {
@@ -56,7 +43,7 @@ func TestQuote(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("GET %s status = %d, want 200; body %s", tt.target, rec.Code, rec.Body)
 			}
-			body := decodeJSON(t, rec)
+			body := servicetest.DecodeJSON(t, rec)
 			if got, want := slices.Sorted(maps.Keys(body)), []string{"language", "quote", "servedBy"}; !slices.Equal(got, want) {
 				t.Errorf("GET %s keys = %v, want %v", tt.target, got, want)
 			}
@@ -95,7 +82,7 @@ func TestQuoteBadRequest(t *testing.T) {
 			if rec.Code != http.StatusBadRequest {
 				t.Fatalf("GET %s status = %d, want 400; body %s", target, rec.Code, rec.Body)
 			}
-			body := decodeJSON(t, rec)
+			body := servicetest.DecodeJSON(t, rec)
 			if body["error"] != tt.wantError || len(body) != 1 {
 				t.Errorf("GET %s body = %v, want {\"error\": %q}", target, body, tt.wantError)
 			}
@@ -131,9 +118,9 @@ func TestQuoteSpans(t *testing.T) {
 				t.Fatalf("GET %s spans = %v, want %v", tt.target, got, want)
 			}
 			server, _ := tracer.Span("GET /api/quote")
-			checkServerSpan(t, server, tt.wantStatus)
+			tracingtest.AssertServerSpan(t, server, tt.wantStatus)
 			if burn, ok := tracer.Span("burn cpu"); ok {
-				checkChildOf(t, tracer, burn, server)
+				tracingtest.AssertChildOf(t, tracer, burn, server)
 				checkBurnTags(t, burn, 1)
 			}
 		})
@@ -174,7 +161,7 @@ func TestParseStrength(t *testing.T) {
 
 func TestHealthz(t *testing.T) {
 	rec := get(t, tracingtest.New(), "/healthz")
-	body := decodeJSON(t, rec)
+	body := servicetest.DecodeJSON(t, rec)
 	if rec.Code != http.StatusOK || body["status"] != "ok" || body["service"] != serviceName {
 		t.Errorf("GET /healthz = %d %v, want 200 {status: ok, service: %s}", rec.Code, body, serviceName)
 	}
@@ -183,7 +170,7 @@ func TestHealthz(t *testing.T) {
 func TestUnknownRouteIsJSON404(t *testing.T) {
 	for _, target := range []string{"/", "/api/quotes", "/api/quote/en"} {
 		rec := get(t, tracingtest.New(), target)
-		body := decodeJSON(t, rec)
+		body := servicetest.DecodeJSON(t, rec)
 		if rec.Code != http.StatusNotFound || body["error"] == nil {
 			t.Errorf("GET %s = %d %v, want 404 {\"error\": ...}", target, rec.Code, body)
 		}

@@ -3,12 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
@@ -19,6 +15,8 @@ import (
 	"tracelab/common/messaging"
 	"tracelab/common/messaging/messagingtest"
 	"tracelab/common/tracing"
+	"tracelab/common/tracing/tracingtest"
+	"tracelab/internal/servicetest"
 )
 
 // The tests in this file run vipservice's consumer and routes, wired as run() wires them,
@@ -85,7 +83,7 @@ func publishEvent(ctx context.Context, t *testing.T, amqpURL, queue, account str
 // vipservice makes of it: the consumer span follows from the producer span, in the same
 // trace, and the recording span is a child of the consumer span.
 func TestVIPEventContinuesTrace(t *testing.T) {
-	tracer := newRefTracer()
+	tracer := tracingtest.New()
 	svc := startService(t, tracer)
 
 	caller := tracer.StartSpan("make account vip")
@@ -100,11 +98,11 @@ func TestVIPEventContinuesTrace(t *testing.T) {
 		t.Errorf("GET /vips connected, deadLettered = %v, %d, want true, 0", answer.Connected, answer.DeadLettered)
 	}
 
-	producer := tracer.finishedSpan(t, "publish "+svc.queue)
-	consumer := tracer.finishedSpan(t, "consume "+svc.queue)
-	record := tracer.finishedSpan(t, "record vip event")
-	tracer.wantReference(t, consumer, opentracing.FollowsFromRef, producer)
-	tracer.wantReference(t, record, opentracing.ChildOfRef, consumer)
+	producer := finishedSpan(t, tracer, "publish "+svc.queue)
+	consumer := finishedSpan(t, tracer, "consume "+svc.queue)
+	record := finishedSpan(t, tracer, "record vip event")
+	tracingtest.AssertFollowsFrom(t, tracer, consumer, producer)
+	tracingtest.AssertChildOf(t, tracer, record, consumer)
 	for _, s := range []*mocktracer.MockSpan{producer, consumer, record} {
 		if got, want := s.SpanContext.TraceID, caller.Context().(mocktracer.MockSpanContext).TraceID; got != want {
 			t.Errorf("span %q trace id = %d, want the caller's %d", s.OperationName, got, want)
@@ -116,29 +114,8 @@ func TestVIPEventContinuesTrace(t *testing.T) {
 // accountservice and vipservice do, and checks that /vips shows the publisher's trace id:
 // the id a reader pastes into Jaeger's search box.
 func TestVIPEventJaegerTraceID(t *testing.T) {
-	// Spans go to a port nobody listens on: the reporter's errors go to a discarded log.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	endpoint := "http://" + ln.Addr().String() + "/api/traces"
-	_ = ln.Close()
-	jaegerTracer := func(service string) opentracing.Tracer {
-		settings, err := tracing.SettingsFromEnv(service, func(key string) string {
-			return map[string]string{"JAEGER_ENDPOINT": endpoint}[key]
-		})
-		if err != nil {
-			t.Fatalf("SettingsFromEnv() = %v", err)
-		}
-		tracer, closer, err := tracing.New(settings, logging.Discard())
-		if err != nil {
-			t.Fatalf("tracing.New() = %v", err)
-		}
-		t.Cleanup(func() { _ = closer.Close() })
-		return tracer
-	}
-	publisherTracer := jaegerTracer("accountservice")
-	svc := startService(t, jaegerTracer("vipservice"))
+	publisherTracer := servicetest.JaegerTracer(t, "accountservice")
+	svc := startService(t, servicetest.JaegerTracer(t, "vipservice"))
 
 	caller := publisherTracer.StartSpan("make account vip")
 	wantTraceID, _ := tracing.SpanIDs(caller)
@@ -184,7 +161,7 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 // value but a string, under the very names the tracer reads. It must be handled, without a
 // panic, in a new trace.
 func TestNonStringHeadersStartNewTrace(t *testing.T) {
-	tracer := newRefTracer()
+	tracer := tracingtest.New()
 	svc := startService(t, tracer)
 	ch := messagingtest.Channel(t, svc.amqpURL)
 	headers := amqp.Table{
@@ -203,61 +180,20 @@ func TestNonStringHeadersStartNewTrace(t *testing.T) {
 	}
 
 	waitForVIPs(t, svc.http.URL, "the event in /vips", func(a vipsAnswer) bool { return a.Processed == 1 })
-	consumer := tracer.finishedSpan(t, "consume "+svc.queue)
-	if refs := tracer.references(consumer); len(refs) != 0 || consumer.ParentID != 0 {
-		t.Errorf("consumer span references = %s, want [] (a new trace)", describeReferences(refs))
-	}
-	tracer.wantReference(t, tracer.finishedSpan(t, "record vip event"), opentracing.ChildOfRef, consumer)
+	consumer := finishedSpan(t, tracer, "consume "+svc.queue)
+	tracingtest.AssertRoot(t, tracer, consumer)
+	tracingtest.AssertChildOf(t, tracer, finishedSpan(t, tracer, "record vip event"), consumer)
 }
 
-// refTracer is a mocktracer that also remembers how each span was started: a MockSpan
-// keeps its parent's id but not whether the reference was ChildOf or FollowsFrom, and
-// that difference is what the consumer span is about.
-type refTracer struct {
-	*mocktracer.MockTracer
-	mu   sync.Mutex
-	refs map[int][]opentracing.SpanReference // by span id
-}
-
-func newRefTracer() *refTracer {
-	return &refTracer{MockTracer: mocktracer.New(), refs: map[int][]opentracing.SpanReference{}}
-}
-
-func (t *refTracer) StartSpan(operation string, opts ...opentracing.StartSpanOption) opentracing.Span {
-	var so opentracing.StartSpanOptions
-	for _, o := range opts {
-		o.Apply(&so)
-	}
-	span := t.MockTracer.StartSpan(operation, opts...)
-	t.mu.Lock()
-	t.refs[span.Context().(mocktracer.MockSpanContext).SpanID] = so.References
-	t.mu.Unlock()
-	return refSpan{span, t}
-}
-
-// refSpan hands out its refTracer, so that children started from it (tracing.StartChild
-// asks the parent span for its tracer) are recorded too.
-type refSpan struct {
-	opentracing.Span
-	tracer *refTracer
-}
-
-func (s refSpan) Tracer() opentracing.Tracer { return s.tracer }
-
-func (t *refTracer) references(span *mocktracer.MockSpan) []opentracing.SpanReference {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.refs[span.SpanContext.SpanID]
-}
-
-// finishedSpan waits for the one finished span called operation: the consumer finishes its
-// span after it acknowledged the message, a moment after /vips shows it.
-func (t *refTracer) finishedSpan(tt *testing.T, operation string) *mocktracer.MockSpan {
-	tt.Helper()
+// finishedSpan waits for the finished span called operation and fails unless it is the
+// only one: the consumer finishes its span after it acknowledged the message, a moment
+// after /vips shows it.
+func finishedSpan(t *testing.T, tracer *tracingtest.Tracer, operation string) *mocktracer.MockSpan {
+	t.Helper()
 	var found []*mocktracer.MockSpan
-	messagingtest.WaitFor(tt, "span "+operation, func() bool {
+	messagingtest.WaitFor(t, "span "+operation, func() bool {
 		found = nil
-		for _, s := range t.FinishedSpans() {
+		for _, s := range tracer.FinishedSpans() {
 			if s.OperationName == operation {
 				found = append(found, s)
 			}
@@ -265,29 +201,7 @@ func (t *refTracer) finishedSpan(tt *testing.T, operation string) *mocktracer.Mo
 		return len(found) > 0
 	})
 	if len(found) != 1 {
-		tt.Fatalf("%d finished spans %q, want 1", len(found), operation)
+		t.Fatalf("%d finished spans %q, want 1", len(found), operation)
 	}
 	return found[0]
-}
-
-// wantReference checks that span was started with exactly one reference, of kind, to parent.
-func (t *refTracer) wantReference(tt *testing.T, span *mocktracer.MockSpan, kind opentracing.SpanReferenceType, parent *mocktracer.MockSpan) {
-	tt.Helper()
-	got := describeReferences(t.references(span))
-	if want := describeReferences([]opentracing.SpanReference{{Type: kind, ReferencedContext: parent.Context()}}); got != want {
-		tt.Errorf("span %q references = %s, want %s, to %q", span.OperationName, got, want, parent.OperationName)
-	}
-}
-
-// describeReferences prints references as ChildOf(span id) and FollowsFrom(span id).
-func describeReferences(refs []opentracing.SpanReference) string {
-	var s []string
-	for _, r := range refs {
-		kind := "ChildOf"
-		if r.Type == opentracing.FollowsFromRef {
-			kind = "FollowsFrom"
-		}
-		s = append(s, fmt.Sprintf("%s(%d)", kind, r.ReferencedContext.(mocktracer.MockSpanContext).SpanID))
-	}
-	return "[" + strings.Join(s, " ") + "]"
 }

@@ -1,55 +1,33 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"tracelab/common/messaging/messagingtest"
+	"tracelab/internal/servicetest"
 )
-
-// freeAddr returns a local address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // TestRun drives the service as main does: it comes up, reports the broker connected,
 // records an event, and on cancel stops consuming and serving and returns nil.
 func TestRun(t *testing.T) {
 	url := messagingtest.URL(t)
 	queue := messagingtest.Queue(t, url, "test-vip-")
-	addr := freeAddr(t)
-	env := map[string]string{
+	addr := servicetest.FreeAddr(t)
+	// Started after the queue was declared, run is stopped before the queue is deleted,
+	// also when the test fails half-way.
+	svc := servicetest.StartRun(t, run, nil, map[string]string{
 		"AMQP_URL":        url,
 		"VIP_QUEUE":       queue,
 		"VIPSERVICE_ADDR": addr,
 		"JAEGER_DISABLED": "true",
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout bytes.Buffer // written by run's logger only; read after run returned
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, nil, func(key string) string { return env[key] }, &stdout) }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped { // the test failed half-way: stop run before the queue is deleted
-			cancel()
-			<-errc
-		}
 	})
 
 	base := "http://" + addr
-	messagingtest.WaitFor(t, "GET /healthz to say amqp connected", func() bool {
+	svc.WaitFor("GET /healthz to say amqp connected", func() bool {
 		var health map[string]string
 		return getJSON(t, base+"/healthz", &health) == http.StatusOK && health["amqp"] == "connected"
 	})
@@ -59,16 +37,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("GET /vips recent = %+v, want account 10000 without a trace id (tracing disabled)", answer.Recent)
 	}
 
-	cancel()
-	select {
-	case err := <-errc:
-		stopped = true
-		if err != nil {
-			t.Fatalf("run() after cancel = %v, want nil", err)
-		}
-	case <-time.After(messagingtest.Patience):
-		t.Fatalf("run() still running %v after cancel", messagingtest.Patience)
-	}
+	svc.Stop()
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Errorf("GET /healthz after run returned: answered, want the server closed")
 	}
@@ -79,7 +48,7 @@ func TestRun(t *testing.T) {
 
 	// The event's log line: info, with the service name and the account id.
 	var logged map[string]any
-	for line := range strings.Lines(stdout.String()) {
+	for line := range strings.Lines(svc.Output.String()) {
 		var record map[string]any
 		if err := json.Unmarshal([]byte(line), &record); err != nil {
 			t.Fatalf("log line %q is not JSON: %v", line, err)
@@ -113,17 +82,15 @@ func TestRunStartupErrors(t *testing.T) {
 			env := map[string]string{
 				"AMQP_URL":        "amqp://guest:guest@127.0.0.1:1/",
 				"VIP_QUEUE":       "test-vip-never-declared",
-				"VIPSERVICE_ADDR": freeAddr(t),
+				"VIPSERVICE_ADDR": servicetest.FreeAddr(t),
 				"JAEGER_DISABLED": "true",
 			}
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), messagingtest.Patience)
-			defer cancel()
-			err := run(ctx, tt.args, func(key string) string { return env[key] }, &bytes.Buffer{})
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || ctx.Err() != nil {
-				t.Errorf("run() = %v, want an error about %s at once", err, tt.wantErr)
+			err := servicetest.StartupError(t, run, tt.args, env)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("run(%v) = %v, want an error about %s", tt.args, err, tt.wantErr)
 			}
 		})
 	}

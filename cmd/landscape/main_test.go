@@ -42,6 +42,7 @@ func TestSummary(t *testing.T) {
 		"amqp://guest:xxxxx@localhost:5672/",
 		"curl -k https://localhost:8765/api/accounts/10000",
 		"curl -ki https://localhost:8765/api/accounts/10000",
+		"make trace ID=<X-Trace-Id>",
 		"curl -s http://localhost:16686/api/traces/<X-Trace-Id>",
 		"no UI",
 	} {
@@ -52,7 +53,7 @@ func TestSummary(t *testing.T) {
 
 	l.Jaeger = ""
 	got = strings.Join(summary(l), "\n")
-	if !strings.Contains(got, "JAEGER_DISABLED=true") || strings.Contains(got, "/api/traces/") {
+	if !strings.Contains(got, "JAEGER_DISABLED=true") || strings.Contains(got, "/api/traces/") || strings.Contains(got, "make trace") {
 		t.Errorf("summary without Jaeger should say it is off and not offer a trace:\n%s", got)
 	}
 }

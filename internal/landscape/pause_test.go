@@ -4,12 +4,14 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"tracelab/internal/servicetest"
 )
 
 // TestPauseResume: a paused process is stopped while the landscape keeps running (its exit
 // is no failure), Resume brings it back, and the final stop still stops everything.
 func TestPauseResume(t *testing.T) {
-	var out lockedBuffer
+	var out servicetest.LockedBuffer
 	l := testLandscape(&out, 10*time.Second, 5*time.Second)
 	procs := []process{standInProcess(t, "a", "serve"), standInProcess(t, "b", "serve")}
 	ctx := context.Background()

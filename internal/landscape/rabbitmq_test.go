@@ -2,25 +2,14 @@ package landscape
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
+
+	"tracelab/internal/servicetest"
 )
 
-// closedAddr returns a local address that nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestCheckRabbitMQUnreachable(t *testing.T) {
-	amqpURL := "amqp://guest:secret@" + closedAddr(t) + "/"
+	amqpURL := "amqp://guest:secret@" + servicetest.FreeAddr(t) + "/"
 	err := CheckRabbitMQ(amqpURL)
 	if err == nil {
 		t.Fatalf("CheckRabbitMQ(%q) = nil, want an error", amqpURL)
@@ -54,7 +43,7 @@ func TestCheckRabbitMQ(t *testing.T) {
 func TestStartChecksRabbitMQFirst(t *testing.T) {
 	cfg := Config{
 		Dir:     t.TempDir(),
-		Environ: []string{"AMQP_URL=amqp://guest:guest@" + closedAddr(t) + "/", "JAEGER_DISABLED=true"},
+		Environ: []string{"AMQP_URL=amqp://guest:guest@" + servicetest.FreeAddr(t) + "/", "JAEGER_DISABLED=true"},
 	}
 	l, err := Start(context.Background(), cfg)
 	if err == nil {

@@ -1,32 +1,14 @@
 package landscape
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"tracelab/internal/servicetest"
 )
-
-// lockedBuffer is the landscape's output in a test, read while processes may still write.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // standInProcess describes a child running standIn in role, on a free local port.
 func standInProcess(t *testing.T, name, role string, env ...string) process {
@@ -35,7 +17,7 @@ func standInProcess(t *testing.T, name, role string, env ...string) process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := closedAddr(t)
+	addr := servicetest.FreeAddr(t)
 	return process{
 		name: name,
 		path: self,
@@ -48,7 +30,7 @@ func standInProcess(t *testing.T, name, role string, env ...string) process {
 }
 
 // testLandscape is a landscape without services of its own, writing to out.
-func testLandscape(out *lockedBuffer, startTimeout, stopTimeout time.Duration) *Landscape {
+func testLandscape(out *servicetest.LockedBuffer, startTimeout, stopTimeout time.Duration) *Landscape {
 	cfg := Config{Stdout: out, StartTimeout: startTimeout, StopTimeout: stopTimeout}
 	return newLandscape(cfg, []string{"a", "b", "c"})
 }
@@ -79,7 +61,7 @@ func assertInOrder(t *testing.T, out string, lines ...string) {
 // healthy and that their output arrives prefixed, then cancels the context as Ctrl-C does
 // and checks that they stopped in reverse order.
 func TestLaunchAndCancel(t *testing.T) {
-	var out lockedBuffer
+	var out servicetest.LockedBuffer
 	l := testLandscape(&out, 10*time.Second, 5*time.Second)
 	procs := []process{
 		standInProcess(t, "a", "serve", "STANDIN_READY_AFTER=500ms"),
@@ -119,7 +101,7 @@ func TestLaunchAndCancel(t *testing.T) {
 }
 
 func TestLaunchFailsWhenAProcessExits(t *testing.T) {
-	var out lockedBuffer
+	var out servicetest.LockedBuffer
 	l := testLandscape(&out, 10*time.Second, 5*time.Second)
 	procs := []process{
 		standInProcess(t, "a", "serve"),
@@ -144,7 +126,7 @@ func TestLaunchFailsWhenAProcessExits(t *testing.T) {
 }
 
 func TestLaunchTimesOut(t *testing.T) {
-	var out lockedBuffer
+	var out servicetest.LockedBuffer
 	l := testLandscape(&out, time.Second, 5*time.Second)
 	procs := []process{standInProcess(t, "a", "serve", "STANDIN_READY_AFTER=1h")}
 	err := l.launch(context.Background(), procs)
@@ -163,7 +145,7 @@ func TestLaunchTimesOut(t *testing.T) {
 // TestWaitReportsADeath: a process that dies while the landscape runs stops the others,
 // and Wait names it.
 func TestWaitReportsADeath(t *testing.T) {
-	var out lockedBuffer
+	var out servicetest.LockedBuffer
 	l := testLandscape(&out, 10*time.Second, 5*time.Second)
 	procs := []process{
 		standInProcess(t, "a", "serve"),
@@ -184,7 +166,7 @@ func TestWaitReportsADeath(t *testing.T) {
 // TestStopKillsAStubbornProcess: Stop works without a context, and a process that ignores
 // SIGTERM is killed after StopTimeout.
 func TestStopKillsAStubbornProcess(t *testing.T) {
-	var out lockedBuffer
+	var out servicetest.LockedBuffer
 	l := testLandscape(&out, 10*time.Second, 300*time.Millisecond)
 	procs := []process{standInProcess(t, "a", "stubborn")}
 	if err := l.launch(context.Background(), procs); err != nil {

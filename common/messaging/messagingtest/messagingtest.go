@@ -13,11 +13,11 @@ import (
 	"net/url"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/streadway/amqp"
 
 	"tracelab/common/messaging"
+	"tracelab/internal/servicetest"
 )
 
 // DefaultURL is the broker tests use when AMQP_URL is not set.
@@ -124,19 +124,13 @@ func Run(t testing.TB, r Runner) {
 
 // Patience is how long WaitFor waits: far longer than a healthy broker needs, so that a
 // test fails only when something is really stuck, not when the machine is busy.
-const Patience = 15 * time.Second
+const Patience = servicetest.Patience
 
 // WaitFor polls cond until it holds, and fails the test when it does not within Patience.
 // Messages are handled asynchronously; this is how a test waits for their effect.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(Patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s, gave up", Patience, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	servicetest.WaitFor(t, what, cond)
 }
 
 // redacted hides the password of a broker URL, which test output should not show.

@@ -1,6 +1,7 @@
 // Package tracingtest is a tracer for tests: opentracing's mocktracer, plus the one thing it
 // does not keep, the kind of reference (ChildOf or FollowsFrom) each span was started with.
-// Tests assert the shape of a trace with it: names, tags, parents and reference kinds.
+// Tests assert the shape of a trace with it: names, tags, parents and reference kinds, the
+// last two with AssertChildOf, AssertFollowsFrom and AssertRoot.
 package tracingtest
 
 import (
@@ -15,16 +16,16 @@ type Tracer struct {
 	*mocktracer.MockTracer
 
 	mu   sync.Mutex
-	refs map[int]opentracing.SpanReferenceType // by span id
+	refs map[int][]opentracing.SpanReference // by span id
 }
 
 // New returns an empty Tracer.
 func New() *Tracer {
-	return &Tracer{MockTracer: mocktracer.New(), refs: map[int]opentracing.SpanReferenceType{}}
+	return &Tracer{MockTracer: mocktracer.New(), refs: map[int][]opentracing.SpanReference{}}
 }
 
-// StartSpan starts a mock span and records the type of its first reference, the one
-// mocktracer takes the parent from.
+// StartSpan starts a mock span and records its references; mocktracer takes the parent
+// from the first one and forgets the rest, and the kind of all of them.
 func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOption) opentracing.Span {
 	var o opentracing.StartSpanOptions
 	for _, opt := range opts {
@@ -34,7 +35,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	// mocktracer's StartSpan calls back into its own method, not ours, so record here.
 	if len(o.References) > 0 {
 		t.mu.Lock()
-		t.refs[span.SpanContext.SpanID] = o.References[0].Type
+		t.refs[span.SpanContext.SpanID] = o.References
 		t.mu.Unlock()
 	}
 	return &recordedSpan{MockSpan: span, tracer: t}
@@ -51,10 +52,18 @@ func (s *recordedSpan) Tracer() opentracing.Tracer { return s.tracer }
 
 // Reference tells how span refers to its parent: ChildOf, FollowsFrom, or ok=false for a root.
 func (t *Tracer) Reference(span *mocktracer.MockSpan) (ref opentracing.SpanReferenceType, ok bool) {
+	refs := t.References(span)
+	if len(refs) == 0 {
+		return 0, false
+	}
+	return refs[0].Type, true
+}
+
+// References returns the references span was started with, none for a root.
+func (t *Tracer) References(span *mocktracer.MockSpan) []opentracing.SpanReference {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ref, ok = t.refs[span.SpanContext.SpanID]
-	return ref, ok
+	return t.refs[span.SpanContext.SpanID]
 }
 
 // Span returns the finished span named op; ok is false when there is none or several.
