@@ -1,13 +1,16 @@
 package tracing
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/thrift"
 	j "github.com/uber/jaeger-client-go/thrift-gen/jaeger"
+	"github.com/uber/jaeger-client-go/thrift-gen/zipkincore"
 )
 
 // fakeCollector stands in for the Jaeger collector's HTTP endpoint (/api/traces), which
@@ -26,6 +30,7 @@ type fakeCollector struct {
 	mu      sync.Mutex
 	service string
 	spans   []*j.Span
+	batches []int // spans per POST
 	errs    []error
 }
 
@@ -51,6 +56,7 @@ func newFakeCollector(t testing.TB) *fakeCollector {
 			c.service = batch.Process.ServiceName
 		}
 		c.spans = append(c.spans, batch.Spans...)
+		c.batches = append(c.batches, len(batch.Spans))
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(c.srv.Close)
@@ -77,7 +83,7 @@ type realTracer struct {
 	opentracing.Tracer
 	collector *fakeCollector
 	closeOnce sync.Once
-	closer    io.Closer
+	closer    *Closer
 }
 
 // newRealTracer builds the service's tracer from env (JAEGER_ENDPOINT is pointed at a
@@ -112,6 +118,120 @@ func (rt *realTracer) recorded(t testing.TB) (service string, spans []*j.Span) {
 	rt.close()
 	return rt.collector.received(t)
 }
+
+// batchSizes returns how many spans each POST carried, in order.
+func (c *fakeCollector) batchSizes() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.batches)
+}
+
+// fakeZipkin stands in for the Zipkin span endpoint, POST /api/v1/spans, which the Zipkin
+// server and Jaeger's Zipkin receiver both serve and which does not run inside `go test`.
+// It decodes what the reporter posts, Zipkin v1 spans as a Thrift list, and refuses
+// anything else the way they would.
+type fakeZipkin struct {
+	srv *httptest.Server
+
+	mu    sync.Mutex
+	spans []*zipkincore.Span
+	errs  []error
+}
+
+func newFakeZipkin(t testing.TB) *fakeZipkin {
+	t.Helper()
+	z := &fakeZipkin{}
+	z.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		spans, err := decodeZipkinV1(r)
+		z.mu.Lock()
+		defer z.mu.Unlock()
+		if err != nil {
+			z.errs = append(z.errs, err)
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		z.spans = append(z.spans, spans...)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(z.srv.Close)
+	return z
+}
+
+func decodeZipkinV1(r *http.Request) ([]*zipkincore.Span, error) {
+	if r.Method != http.MethodPost || r.URL.Path != "/api/v1/spans" {
+		return nil, fmt.Errorf("%s %s, want POST /api/v1/spans", r.Method, r.URL.Path)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-thrift" {
+		return nil, fmt.Errorf("Content-Type %q, want application/x-thrift", ct)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	buf := thrift.NewTMemoryBuffer()
+	_, _ = buf.Write(body)
+	p := thrift.NewTBinaryProtocolTransport(buf)
+	_, n, err := p.ReadListBegin(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	spans := make([]*zipkincore.Span, n)
+	for i := range spans {
+		spans[i] = zipkincore.NewSpan()
+		if err := spans[i].Read(r.Context(), p); err != nil {
+			return nil, fmt.Errorf("span %d of %d: %w", i, n, err)
+		}
+	}
+	return spans, p.ReadListEnd(r.Context())
+}
+
+// endpoint is the URL to put in ZIPKIN_ENDPOINT.
+func (z *fakeZipkin) endpoint() string { return z.srv.URL + "/api/v1/spans" }
+
+// received returns the spans posted so far, failing the test on a request it refused.
+func (z *fakeZipkin) received(t testing.TB) []*zipkincore.Span {
+	t.Helper()
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	for _, err := range z.errs {
+		t.Errorf("fakeZipkin refused a POST: %v", err)
+	}
+	return slices.Clone(z.spans)
+}
+
+// logLine is one JSON line written by a slog.JSONHandler.
+type logLine struct {
+	Level, Msg string
+	Attrs      map[string]any
+}
+
+// jsonLog is a logger writing JSON lines, and a function returning those lines so far.
+func jsonLog(t testing.TB) (*slog.Logger, func() []logLine) {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) })
+	lines := func() []logLine {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []logLine
+		for _, raw := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+			if len(raw) == 0 {
+				continue
+			}
+			var attrs map[string]any
+			if err := json.Unmarshal(raw, &attrs); err != nil {
+				t.Fatalf("log line %q is not JSON: %v", raw, err)
+			}
+			out = append(out, logLine{Level: fmt.Sprint(attrs["level"]), Msg: fmt.Sprint(attrs["msg"]), Attrs: attrs})
+		}
+		return out
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), lines
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // thriftTraceID prints a recorded span's trace id the way TraceID.String does.
 func thriftTraceID(s *j.Span) string {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 )
 
 func TestSettingsFromEnv(t *testing.T) {
+	const zipkinURL = "http://zipkin:9411/api/v1/spans"
 	defaults := Settings{
 		ServiceName:   "quoteservice",
 		Endpoint:      "http://localhost:14268/api/traces",
@@ -47,6 +49,15 @@ func TestSettingsFromEnv(t *testing.T) {
 			with(func(s *Settings) { s.Endpoint = "http://collector:14268/api/traces" })},
 		{"service name overrides", map[string]string{"JAEGER_SERVICE_NAME": "quotes-canary"},
 			with(func(s *Settings) { s.ServiceName = "quotes-canary" })},
+		{"zipkin as well as jaeger", map[string]string{"ZIPKIN_ENDPOINT": zipkinURL},
+			with(func(s *Settings) { s.ZipkinEndpoint = zipkinURL })},
+		{"zipkin only", map[string]string{"JAEGER_ENDPOINT": "off", "ZIPKIN_ENDPOINT": zipkinURL},
+			with(func(s *Settings) { s.Endpoint, s.ZipkinEndpoint = "", zipkinURL })},
+		{"off in capitals turns the agent off too", map[string]string{
+			"JAEGER_ENDPOINT": "OFF", "JAEGER_AGENT_HOST": "agent", "ZIPKIN_ENDPOINT": zipkinURL},
+			with(func(s *Settings) { s.Endpoint, s.ZipkinEndpoint = "", zipkinURL })},
+		{"off and disabled", map[string]string{"JAEGER_ENDPOINT": "off", "JAEGER_DISABLED": "true"},
+			with(func(s *Settings) { s.Endpoint, s.Disabled = "", true })},
 		{"every variable", map[string]string{
 			"JAEGER_DISABLED":                "true",
 			"JAEGER_USER":                    "u",
@@ -88,9 +99,16 @@ func TestSettingsFromEnvBadValues(t *testing.T) {
 		{"JAEGER_REPORTER_MAX_QUEUE_SIZE", "lots"},
 		{"JAEGER_TRACEID_128BIT", "yes please"},
 		{"JAEGER_REPORTER_LOG_SPANS", "2"},
+		{"ZIPKIN_ENDPOINT", "localhost:9411"},
+		{"ZIPKIN_ENDPOINT", "ftp://zipkin/api/v1/spans"},
+		{"ZIPKIN_ENDPOINT", "http://zipkin:9411"},
+		{"ZIPKIN_ENDPOINT", "http://zipkin:9411/"},
+		{"ZIPKIN_ENDPOINT", "http://zipkin:9411/api/v2/spans"},
+		{"ZIPKIN_ENDPOINT", "http://%zz"},
+		{"JAEGER_ENDPOINT", "off"}, // and no ZIPKIN_ENDPOINT: spans would go nowhere
 	}
 	for _, tt := range tests {
-		t.Run(tt.key, func(t *testing.T) {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
 			env := map[string]string{tt.key: tt.value}
 			_, err := SettingsFromEnv("quoteservice", mapEnv(env))
 			if err == nil {
@@ -101,6 +119,13 @@ func TestSettingsFromEnvBadValues(t *testing.T) {
 			}
 		})
 	}
+	t.Run("zipkin v2 path", func(t *testing.T) {
+		env := map[string]string{"ZIPKIN_ENDPOINT": "http://zipkin:9411/api/v2/spans"}
+		_, err := SettingsFromEnv("quoteservice", mapEnv(env))
+		if err == nil || !strings.Contains(err.Error(), "http://zipkin:9411/api/v1/spans") {
+			t.Errorf("SettingsFromEnv(%v) error = %v, want it to suggest the v1 URL", env, err)
+		}
+	})
 	t.Run("every bad variable is named", func(t *testing.T) {
 		env := map[string]string{"JAEGER_DISABLED": "maybe", "JAEGER_SAMPLER_PARAM": "x"}
 		_, err := SettingsFromEnv("quoteservice", mapEnv(env))
@@ -115,11 +140,22 @@ func TestNewDisabledIsNoop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SettingsFromEnv error: %v", err)
 	}
-	tracer, closer, err := New(settings, slog.New(slog.DiscardHandler))
+	log, lines := jsonLog(t)
+	tracer, closer, err := New(settings, log)
 	if err != nil {
 		t.Fatalf("New(%+v) error: %v", settings, err)
 	}
-	defer closer.Close()
+	defer func() {
+		if err := closer.Close(); err != nil {
+			t.Errorf("Close() = %v, want nil", err)
+		}
+		if got := closer.Stats(); !reflect.DeepEqual(got, ReporterStats{}) {
+			t.Errorf("disabled tracer: Stats() = %+v, want zero", got)
+		}
+		if got := lines(); len(got) != 0 {
+			t.Errorf("disabled tracer logged %+v, want nothing", got)
+		}
+	}()
 	switch tracer.(type) {
 	case opentracing.NoopTracer, *opentracing.NoopTracer:
 	default:
