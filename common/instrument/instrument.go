@@ -16,9 +16,10 @@ import (
 )
 
 // New returns the logger (ECS JSON lines on stdout at logLevel) and the tracer (JAEGER_*
-// variables read through getenv) of service. Closing the io.Closer flushes every buffered
-// span: defer it first in run, so that it runs last, after the server has drained.
-func New(service, logLevel string, getenv func(string) string, stdout io.Writer) (*slog.Logger, opentracing.Tracer, io.Closer, error) {
+// variables read through getenv) of service. Closing the tracing.Closer flushes every
+// buffered span and logs how many were reported, dropped or failed: defer it first in run,
+// so that it runs last, after the server has drained.
+func New(service, logLevel string, getenv func(string) string, stdout io.Writer) (*slog.Logger, opentracing.Tracer, *tracing.Closer, error) {
 	level, err := logging.ParseLevel(logLevel)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("LOG_LEVEL=%q: %w", logLevel, err)
