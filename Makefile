@@ -1,18 +1,28 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run test fmt-check clean
+.PHONY: help build run trace test fmt-check clean
 
 ## help: list these targets
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## build: compile every service and the landscape runner into bin/
+## build: compile every service, the landscape runner and the trace viewer into bin/
 build:
-	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape
+	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace
 
 ## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
 run: build
 	./bin/landscape
+
+## trace: print a trace as a waterfall: make trace ID=<X-Trace-Id>, or SERVICE=<name> for its latest
+trace:
+	@if [ -z "$(ID)$(SERVICE)" ]; then \
+		echo "usage: make trace ID=<trace id>    (the X-Trace-Id header of an answer: curl -ki)"; \
+		echo "       make trace SERVICE=<name>   (the latest trace of that service)"; \
+		exit 1; \
+	fi
+	go build -o bin/ ./cmd/trace
+	./bin/trace $(if $(ID),-id '$(ID)') $(if $(SERVICE),-service '$(SERVICE)')
 
 ## test: vet, then every test with the race detector (needs RabbitMQ on 127.0.0.1:5672)
 test:

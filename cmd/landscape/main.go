@@ -100,7 +100,8 @@ func summary(l *landscape.Landscape) []string {
 		lines = append(lines,
 			"  curl -ki "+edge+"/api/accounts/10000    (-i shows the X-Trace-Id header)",
 			"Then read that request's trace:",
-			"  curl -s "+l.Jaeger+"/api/traces/<X-Trace-Id>",
+			"  make trace ID=<X-Trace-Id>    (a waterfall in this terminal)",
+			"  curl -s "+l.Jaeger+"/api/traces/<X-Trace-Id>    (the raw JSON)",
 		)
 	}
 	return lines

@@ -112,7 +112,14 @@ func (c *Client) Trace(ctx context.Context, id string) (Trace, error) {
 
 // Latest returns the newest trace that has a span of service, searching the last hour.
 func (c *Client) Latest(ctx context.Context, service string) (Trace, error) {
-	q := url.Values{"service": {service}, "lookback": {"1h"}, "limit": {strconv.Itoa(50)}}
+	// The query API searches between start and end (microseconds); it ignores lookback.
+	now := time.Now()
+	q := url.Values{
+		"service": {service},
+		"start":   {strconv.FormatInt(now.Add(-time.Hour).UnixMicro(), 10)},
+		"end":     {strconv.FormatInt(now.UnixMicro(), 10)},
+		"limit":   {"50"},
+	}
 	traces, err := c.get(ctx, "/api/traces?"+q.Encode())
 	if err != nil {
 		return Trace{}, err

@@ -32,6 +32,8 @@ func fakeJaegerQuery(t *testing.T) *Client {
 		switch {
 		case r.URL.Path == "/api/traces/"+newer.TraceID:
 			_, _ = w.Write(raw)
+		case r.URL.Path == "/api/traces" && r.URL.Query().Get("start") == "":
+			t.Errorf("search without start: %s (Jaeger would search two days)", r.URL.RawQuery)
 		case r.URL.Path == "/api/traces" && r.URL.Query().Get("service") == "vipservice":
 			// Both traces, the newer second: Latest must not take the first it sees.
 			_ = json.NewEncoder(w).Encode(envelope{Data: []Trace{older, newer}})
