@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -95,8 +96,12 @@ func runSuite(m *testing.M) int {
 
 	land.Stop()
 	deleteQueue(vipQueue)
+	out, _ := os.ReadFile(logPath)
+	if err := checkTracerReports(string(out)); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		code = 1
+	}
 	if code != 0 {
-		out, _ := os.ReadFile(logPath)
 		fmt.Fprintf(os.Stderr, "\n--- the landscape's last output ---\n%s\n", lastLines(string(out), 60))
 	}
 	return code
@@ -129,4 +134,39 @@ func deleteQueue(queue string) {
 		_, _ = ch.QueueDelete(queue, false, false, false)
 		_, _ = ch.QueueDelete(messaging.DeadLetterQueue(queue), false, false, false)
 	}
+}
+
+// checkTracerReports reads what each service's tracer said when it closed, at the end of
+// the suite: every service must have flushed (a "tracer closed" line), and no span may have
+// been dropped or failed, over the whole run, the load test included.
+func checkTracerReports(out string) error {
+	closed := map[string]bool{}
+	var problems []string
+	for _, line := range strings.Split(out, "\n") {
+		_, js, ok := strings.Cut(line, "| ")
+		if !ok || !strings.Contains(js, `"tracer closed`) {
+			continue
+		}
+		var rec struct {
+			Service string `json:"service.name"`
+			Message string `json:"message"`
+			Level   string `json:"log.level"`
+		}
+		if err := json.Unmarshal([]byte(js), &rec); err != nil {
+			continue
+		}
+		closed[rec.Service] = true
+		if rec.Level != "info" {
+			problems = append(problems, rec.Service+": "+rec.Message)
+		}
+	}
+	for _, svc := range []string{"edge", "accountservice", "quoteservice", "imageservice", "vipservice"} {
+		if !closed[svc] {
+			problems = append(problems, svc+" logged no \"tracer closed\" line: its spans were not flushed at stop")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("tracer reports at stop:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
 }
