@@ -24,9 +24,11 @@ trace:
 	go build -o bin/ ./cmd/trace
 	./bin/trace $(if $(ID),-id '$(ID)') $(if $(SERVICE),-service '$(SERVICE)')
 
-## test: vet, then every test with the race detector (needs RabbitMQ on 127.0.0.1:5672)
+## test: vet, then every test with the race detector, the end-to-end traces in Jaeger included
+##       (needs RabbitMQ on 127.0.0.1:5672; builds Jaeger first if it has none, ~10 minutes once)
 test:
 	go vet ./...
+	@scripts/ensure-jaeger.sh >/dev/null
 	go test -race ./...
 
 ## fmt-check: fail, listing them, if any Go files are not gofmt-formatted
