@@ -131,6 +131,11 @@ func TestTransport(t *testing.T) {
 			if tt.wantError && len(span.Logs()) == 0 {
 				t.Errorf("failed call: span has no error log, want one saying why")
 			}
+			// A 4xx states its status, so OpenTelemetry-based backends (Jaeger v2) do not
+			// turn the client's mistake into an error of this call.
+			if got, want := tags[otelStatusCode], map[bool]any{true: "UNSET", false: nil}[tt.status >= 400 && tt.status < 500]; got != want {
+				t.Errorf("tag %s = %#v, want %#v", otelStatusCode, got, want)
+			}
 			if tt.status == 0 {
 				return
 			}
