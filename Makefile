@@ -1,14 +1,14 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run trace test fmt-check clean
+.PHONY: help build run trace load loadgen test fmt-check clean
 
 ## help: list these targets
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## build: compile every service, the landscape runner and the trace viewer into bin/
+## build: compile every service, the landscape runner, the trace viewer and the load generator into bin/
 build:
-	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace
+	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace ./cmd/loadgen
 
 ## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
 run: build
@@ -23,6 +23,15 @@ trace:
 	fi
 	go build -o bin/ ./cmd/trace
 	./bin/trace $(if $(ID),-id '$(ID)') $(if $(SERVICE),-service '$(SERVICE)')
+
+## load: a little load with bash and curl: make load N=500 C=16 (requests and concurrency; 200 and 8)
+load:
+	./scripts/load.sh -k -n $(or $(N),200) -c $(or $(C),8)
+
+## loadgen: real load, then percentiles and the slowest traces: make loadgen ARGS="-d 30s -c 32" (loadgen -h)
+loadgen:
+	go build -o bin/ ./cmd/loadgen
+	./bin/loadgen $(ARGS)
 
 ## test: vet, then every test with the race detector, the end-to-end traces in Jaeger included
 ##       (needs RabbitMQ on 127.0.0.1:5672; builds Jaeger first if it has none, ~10 minutes once)
