@@ -20,10 +20,16 @@ func TestPauseResume(t *testing.T) {
 	}
 	defer l.Stop()
 
+	if pids := l.PIDs(); len(pids) != 2 || pids["a"] == 0 || pids["b"] == 0 {
+		t.Errorf("PIDs() = %v, want a and b", pids)
+	}
 	if err := l.Pause("a"); err != nil {
 		t.Fatalf("Pause(a) = %v, want nil", err)
 	}
 	assertStopped(t, procs[0])
+	if pids := l.PIDs(); len(pids) != 1 || pids["b"] == 0 {
+		t.Errorf("PIDs() after Pause(a) = %v, want only b", pids)
+	}
 	time.Sleep(300 * time.Millisecond) // the supervisor has seen a exit by now
 	select {
 	case <-l.done:

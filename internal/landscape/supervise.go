@@ -248,3 +248,19 @@ func exitReason(err error) string {
 		return "failed: " + err.Error()
 	}
 }
+
+// PIDs returns the process id of every running process by name, for tools that watch the
+// processes (make bench reads their peak memory from /proc).
+func (l *Landscape) PIDs() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pids := map[string]int{}
+	for _, r := range l.procs {
+		select {
+		case <-r.done:
+		default:
+			pids[r.name] = r.cmd.Process.Pid
+		}
+	}
+	return pids
+}
