@@ -17,18 +17,25 @@ import (
 // confirm, so a message Publish reported as sent is on the broker's disk. Run keeps it
 // connected; while it is not, Publish fails at once with ErrNotConnected rather than
 // making the request that called it wait.
+//
+// Many requests publish at the same time: each waits for its own confirm, found by the
+// delivery tag the broker numbers messages with, so one slow confirm (the broker syncing
+// its disk) does not hold up the publishes behind it.
 type Publisher struct {
 	url, queue string
 	log        *slog.Logger
 
-	// mu serialises publishing: one message is in flight at a time on the channel, so the
-	// next confirm to arrive is ours. The broker answers in well under a millisecond.
-	mu       sync.Mutex
-	ch       *amqp.Channel
-	confirms chan amqp.Confirmation
-	lastTag  uint64 // delivery tag of the last message published on ch
+	mu      sync.Mutex // guards ch and pending, and keeps the order of tags and frames
+	ch      *amqp.Channel
+	pending *confirms // of the current channel
 
 	published, failed atomic.Int64
+}
+
+// confirms matches the broker's confirms to the publishes waiting for them, on one channel.
+type confirms struct {
+	lastTag uint64               // delivery tag of the last message published on the channel
+	waiting map[uint64]chan bool // by delivery tag: true for ack, false for nack; closed if the channel died
 }
 
 // NewPublisher returns a publisher for queue at url; call Run to connect it.
@@ -87,11 +94,32 @@ func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, error) {
 		_ = conn.Close()
 		return nil, nil, err
 	}
+	pending := &confirms{waiting: map[uint64]chan bool{}}
+	go p.dispatch(pending, ch.NotifyPublish(make(chan amqp.Confirmation, 256)))
 	p.mu.Lock()
-	p.ch, p.lastTag = ch, 0
-	p.confirms = ch.NotifyPublish(make(chan amqp.Confirmation, 16))
+	p.ch, p.pending = ch, pending
 	p.mu.Unlock()
 	return conn, ch, nil
+}
+
+// dispatch hands each confirm of one channel to the publish waiting for it. When the
+// channel closes, every publish still waiting learns that its message is unconfirmed.
+func (p *Publisher) dispatch(pending *confirms, confirmations <-chan amqp.Confirmation) {
+	for c := range confirmations {
+		p.mu.Lock()
+		w, ok := pending.waiting[c.DeliveryTag]
+		delete(pending.waiting, c.DeliveryTag)
+		p.mu.Unlock()
+		if ok {
+			w <- c.Ack // buffered: never blocks
+		}
+	}
+	p.mu.Lock()
+	for tag, w := range pending.waiting {
+		close(w)
+		delete(pending.waiting, tag)
+	}
+	p.mu.Unlock()
 }
 
 func (p *Publisher) disconnect() {
@@ -130,8 +158,8 @@ func (p *Publisher) Publish(ctx context.Context, body []byte) error {
 
 func (p *Publisher) publish(ctx context.Context, body []byte, headers amqp.Table) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.ch == nil {
+		p.mu.Unlock()
 		return ErrNotConnected
 	}
 	err := p.ch.Publish("", p.queue, false, false, amqp.Publishing{
@@ -142,24 +170,29 @@ func (p *Publisher) publish(ctx context.Context, body []byte, headers amqp.Table
 		Body:         body,
 	})
 	if err != nil {
+		p.mu.Unlock()
 		return fmt.Errorf("publish to %s: %w", p.queue, err)
 	}
-	p.lastTag++
-	for {
-		select {
-		case c, ok := <-p.confirms:
-			if !ok {
-				return fmt.Errorf("publish to %s: channel closed before the broker confirmed", p.queue)
-			}
-			if c.DeliveryTag < p.lastTag {
-				continue // the late confirm of a message whose Publish already gave up
-			}
-			if !c.Ack {
-				return fmt.Errorf("publish to %s: broker refused the message (nack)", p.queue)
-			}
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("publish to %s: no confirm: %w", p.queue, ctx.Err())
+	pending := p.pending
+	pending.lastTag++
+	tag := pending.lastTag
+	confirmed := make(chan bool, 1)
+	pending.waiting[tag] = confirmed
+	p.mu.Unlock()
+
+	select {
+	case ack, ok := <-confirmed:
+		switch {
+		case !ok:
+			return fmt.Errorf("publish to %s: channel closed before the broker confirmed", p.queue)
+		case !ack:
+			return fmt.Errorf("publish to %s: broker refused the message (nack)", p.queue)
 		}
+		return nil
+	case <-ctx.Done():
+		p.mu.Lock()
+		delete(pending.waiting, tag) // its confirm, if it comes, is dropped
+		p.mu.Unlock()
+		return fmt.Errorf("publish to %s: no confirm: %w", p.queue, ctx.Err())
 	}
 }
