@@ -1,7 +1,6 @@
 package main
 
 import (
-	"slices"
 	"sort"
 	"time"
 )
@@ -60,7 +59,8 @@ func (b *quoteBook) languages() []string {
 
 // has reports whether the book has quotes in language.
 func (b *quoteBook) has(language string) bool {
-	return slices.Contains(b.languages(), language)
+	_, ok := b.byLanguage[language]
+	return ok
 }
 
 // ofTheDay picks the quote of day in language: the same all day long, a new one tomorrow.

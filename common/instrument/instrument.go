@@ -4,10 +4,14 @@
 package instrument
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
+	"strings"
+	"time"
 
 	"github.com/opentracing/opentracing-go"
 
@@ -15,26 +19,48 @@ import (
 	"tracelab/common/tracing"
 )
 
-// New returns the logger (ECS JSON lines on stdout at logLevel) and the tracer (JAEGER_*
-// variables read through getenv) of service. Closing the tracing.Closer flushes every
-// buffered span and logs how many were reported, dropped or failed: defer it first in run,
-// so that it runs last, after the server has drained.
-func New(service, logLevel string, getenv func(string) string, stdout io.Writer) (*slog.Logger, opentracing.Tracer, *tracing.Closer, error) {
+// New returns the logger (ECS JSON lines on stdout at logLevel, written in batches every
+// 100ms: see logging.BufferedWriter) and the tracer (JAEGER_* variables read through getenv)
+// of service. Closing the Closer flushes both: defer it first in run, so that it runs last,
+// after the server has drained.
+func New(service, logLevel string, getenv func(string) string, stdout io.Writer) (*slog.Logger, opentracing.Tracer, *Closer, error) {
 	level, err := logging.ParseLevel(logLevel)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("LOG_LEVEL=%q: %w", logLevel, err)
 	}
-	log := logging.New(service, stdout, level)
+	logs := logging.NewBufferedWriter(stdout, 64<<10, 100*time.Millisecond)
+	log := logging.New(service, logs, level)
+	if addr := getenv(strings.ToUpper(service) + "_PPROF_ADDR"); addr != "" {
+		serveProfiles(log, addr)
+	}
 	settings, err := tracing.SettingsFromEnv(service, getenv)
 	if err != nil {
+		_ = logs.Close()
 		return nil, nil, nil, err
 	}
 	tracer, closer, err := tracing.New(settings, log)
 	if err != nil {
+		_ = logs.Close()
 		return nil, nil, nil, err
 	}
-	return log, tracer, closer, nil
+	return log, tracer, &Closer{tracer: closer, logs: logs}, nil
 }
+
+// Closer ends what New started, in the order that loses nothing: first the tracer, which
+// sends every buffered span and logs how many were reported, dropped or failed, then the
+// log lines still buffered.
+type Closer struct {
+	tracer *tracing.Closer
+	logs   *logging.BufferedWriter
+}
+
+// Close flushes the spans, then the logs.
+func (c *Closer) Close() error {
+	return errors.Join(c.tracer.Close(), c.logs.Close())
+}
+
+// Stats are the tracer's span counts: reported, dropped, failed.
+func (c *Closer) Stats() tracing.ReporterStats { return c.tracer.Stats() }
 
 // Handler wraps routes in the tracing middleware (outside) and the access log (inside, so
 // its lines carry the trace id), and serves GET /healthz beside them, neither traced nor
@@ -45,4 +71,23 @@ func Handler(log *slog.Logger, tracer opentracing.Tracer, routes http.Handler, h
 	root.Handle("GET /healthz", healthz)
 	root.Handle("/", tracing.Middleware(tracer)(logging.AccessLog(log)(routes)))
 	return root
+}
+
+// serveProfiles serves net/http/pprof on addr, on a listener of its own so the profiles are
+// never reachable through the service's port: `go tool pprof http://addr/debug/pprof/profile`.
+// It is off unless <SERVICE>_PPROF_ADDR is set (EDGE_PPROF_ADDR=127.0.0.1:6063, say).
+func serveProfiles(log *slog.Logger, addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		log.Info("profiles served", "pprof.address", addr)
+		if err := srv.ListenAndServe(); err != nil {
+			log.Warn("profiles not served", "err", err)
+		}
+	}()
 }

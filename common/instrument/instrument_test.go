@@ -38,11 +38,13 @@ func TestNew(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New() = %v", err)
 			}
-			defer closer.Close()
 			if _, noop := tracer.(*opentracing.NoopTracer); noop != tt.wantNoop {
 				t.Errorf("tracer %T: no-op = %v, want %v", tracer, noop, tt.wantNoop)
 			}
 			log.Info("hello")
+			if err := closer.Close(); err != nil { // flushes the buffered lines
+				t.Errorf("Close() = %v", err)
+			}
 			if !strings.Contains(out.String(), `"service.name":"testservice"`) {
 				t.Errorf("log line %q lacks service.name", out.String())
 			}

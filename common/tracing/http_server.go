@@ -22,7 +22,14 @@ const TraceIDHeader = "X-Trace-Id"
 // fails a request. The span is named after the ServeMux pattern that matched
 // ("GET /accounts/{id}"), never after the raw path, so ids do not explode the number of
 // operation names in Jaeger. Tags follow the OpenTracing semantic conventions.
+//
+// With tracing disabled (a no-op tracer) it returns the handler untouched: no span in the
+// context, so the client transport and StartChild do nothing either, and a landscape run
+// with JAEGER_DISABLED=true pays nothing for the instrumentation.
 func Middleware(tracer opentracing.Tracer) func(http.Handler) http.Handler {
+	if isNoop(tracer) {
+		return func(next http.Handler) http.Handler { return next }
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			parent, err := tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
@@ -74,4 +81,14 @@ func requestURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+// isNoop reports whether tracer records nothing: opentracing's no-op tracer, which
+// jaeger-client-go returns (as a pointer) for JAEGER_DISABLED=true.
+func isNoop(tracer opentracing.Tracer) bool {
+	switch tracer.(type) {
+	case opentracing.NoopTracer, *opentracing.NoopTracer:
+		return true
+	}
+	return false
 }

@@ -204,3 +204,19 @@ func TestOperationName(t *testing.T) {
 func respondOK() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 }
+
+// TestMiddlewareDisabled: with tracing off the middleware adds nothing, not even a no-op
+// span, so the transport and StartChild do no work either.
+func TestMiddlewareDisabled(t *testing.T) {
+	for _, tracer := range []opentracing.Tracer{opentracing.NoopTracer{}, &opentracing.NoopTracer{}} {
+		var sawSpan bool
+		h := Middleware(tracer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sawSpan = opentracing.SpanFromContext(r.Context()) != nil
+		}))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		if sawSpan || rec.Header().Get(TraceIDHeader) != "" {
+			t.Errorf("Middleware(%T): span in context %v, X-Trace-Id %q; want neither", tracer, sawSpan, rec.Header().Get(TraceIDHeader))
+		}
+	}
+}

@@ -49,23 +49,29 @@ func padName(name string, width int) string {
 }
 
 // Write never fails: a child must not die of a broken pipe because of its log prefix.
+// The complete lines of one write go out in one piece: a busy service writes its logs in
+// batches, and a write(2) per line would make the landscape the bottleneck of a benchmark.
 func (lw *lineWriter) Write(p []byte) (int, error) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	lw.buf = append(lw.buf, p...)
+	var batch []byte
 	start := 0
 	for {
 		i := bytes.IndexByte(lw.buf[start:], '\n')
 		if i < 0 {
 			break
 		}
-		lw.emit(lw.buf[start : start+i])
+		batch = lw.appendLine(batch, lw.buf[start:start+i])
 		start += i + 1
 	}
 	lw.buf = append(lw.buf[:0], lw.buf[start:]...)
 	if len(lw.buf) >= maxLine {
-		lw.emit(lw.buf)
+		batch = lw.appendLine(batch, lw.buf)
 		lw.buf = lw.buf[:0]
+	}
+	if len(batch) > 0 {
+		lw.out.write(batch)
 	}
 	return len(p), nil
 }
@@ -75,22 +81,22 @@ func (lw *lineWriter) flush() {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	if len(lw.buf) > 0 {
-		lw.emit(lw.buf)
+		lw.out.write(lw.appendLine(nil, lw.buf))
 		lw.buf = lw.buf[:0]
 	}
 }
 
-// emit writes one prefixed line in a single write. The caller holds lw.mu.
-func (lw *lineWriter) emit(line []byte) {
+// appendLine appends line to batch with the prefix in front and a newline after, and keeps
+// it in the tail. The caller holds lw.mu.
+func (lw *lineWriter) appendLine(batch, line []byte) []byte {
 	line = bytes.TrimSuffix(line, []byte("\r"))
-	b := make([]byte, 0, len(lw.prefix)+len(line)+1)
-	b = append(b, lw.prefix...)
-	b = append(b, line...)
-	b = append(b, '\n')
-	lw.out.write(b)
+	start := len(batch)
+	batch = append(batch, lw.prefix...)
+	batch = append(batch, line...)
 	if lw.tail != nil {
-		lw.tail.add(string(b[:len(b)-1]))
+		lw.tail.add(string(batch[start:]))
 	}
+	return append(batch, '\n')
 }
 
 // tail keeps the last lines of a process, to quote them when it fails: the reason a
