@@ -1,0 +1,297 @@
+// Command bench measures the landscape under load, with tracing on and off in the same run,
+// and prints what a performance claim needs: throughput, latency percentiles, the on/off
+// ratio, each process's peak memory, and whether any span was lost.
+//
+// For each mode it starts the landscape as `make run` does (JAEGER_DISABLED=true for "off"),
+// warms it up, loads the edge with bin/loadgen (closed model, ids spread over the seeded
+// accounts, keep-alive HTTPS), reads every service's peak RSS (VmHWM in /proc), stops the
+// landscape, and reads the span counts each tracer logged when it closed, and the spans
+// Jaeger accepted meanwhile (its own metrics on :8888).
+//
+// These machines drift 20-40% in speed from one minute to the next: compare figures from
+// one run only. BENCHMARKS.md says how to set them beside ../shared/reference-chain.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"tracelab/internal/landscape"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// services are the processes whose memory is reported, in the landscape's start order.
+var services = []string{"quoteservice", "imageservice", "vipservice", "accountservice", "edge"}
+
+// result is what one mode measured.
+type result struct {
+	Mode    string           `json:"mode"`
+	Load    loadSummary      `json:"load"`
+	PeakRSS map[string]int64 `json:"peak_rss_kib"` // by process name
+	Spans   spanCounts       `json:"spans"`
+}
+
+// loadSummary is the part of loadgen's -json output bench uses.
+type loadSummary struct {
+	Elapsed    float64            `json:"elapsed_s"`
+	Sent       int64              `json:"sent"`
+	Responses  int64              `json:"responses"`
+	OK         int64              `json:"ok"`
+	Errors     int64              `json:"errors"`
+	Throughput float64            `json:"throughput_rps"`
+	Latency    map[string]float64 `json:"latency_ms"`
+	Status     map[string]int64   `json:"status"`
+}
+
+// spanCounts: what the services' tracers said at close, and what Jaeger accepted.
+type spanCounts struct {
+	Finished       int64 `json:"finished"`
+	Reported       int64 `json:"reported"`
+	Dropped        int64 `json:"dropped"`
+	Failed         int64 `json:"failed"`
+	JaegerAccepted int64 `json:"jaeger_accepted"` // -1 when Jaeger's metrics could not be read
+}
+
+// Lost is every span that did not reach Jaeger, as far as anyone can tell.
+func (s spanCounts) Lost() int64 {
+	lost := s.Dropped + s.Failed
+	if s.JaegerAccepted >= 0 && s.Reported > s.JaegerAccepted {
+		lost += s.Reported - s.JaegerAccepted
+	}
+	return lost
+}
+
+func run(ctx context.Context, args []string, environ []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	duration := fs.Duration("d", 10*time.Second, "measured load per mode")
+	warmup := fs.Duration("warmup", 3*time.Second, "load before measuring, not counted")
+	conc := fs.Int("c", 32, "concurrent connections (closed model)")
+	modes := fs.String("modes", "off,on", "tracing modes to measure, in order")
+	dir := fs.String("dir", ".", "the repository root (bin/ must be built)")
+	jsonOut := fs.Bool("json", false, "print the results as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	root, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	var results []result
+	for _, mode := range strings.Split(*modes, ",") {
+		if mode != "on" && mode != "off" {
+			return fmt.Errorf("-modes: %q is neither on nor off", mode)
+		}
+		fmt.Fprintf(os.Stderr, "bench: tracing %s: starting the landscape\n", mode)
+		r, err := measure(ctx, root, environ, mode, *duration, *warmup, *conc)
+		if err != nil {
+			return fmt.Errorf("tracing %s: %w", mode, err)
+		}
+		results = append(results, r)
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	printResults(stdout, results, *duration, *conc)
+	return nil
+}
+
+func measure(ctx context.Context, root string, environ []string, mode string, d, warmup time.Duration, conc int) (result, error) {
+	res := result{Mode: mode, PeakRSS: map[string]int64{}}
+	logFile, err := os.CreateTemp("", "bench-"+mode+"-*.log")
+	if err != nil {
+		return res, err
+	}
+	defer os.Remove(logFile.Name())
+	defer logFile.Close()
+
+	env := append(append([]string(nil), environ...), "JAEGER_DISABLED="+strconv.FormatBool(mode == "off"))
+	land, err := landscape.Start(ctx, landscape.Config{Dir: root, Environ: env, Stdout: logFile})
+	if err != nil {
+		return res, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			land.Stop()
+		}
+	}()
+	acceptedBefore := jaegerAcceptedSpans(mode)
+
+	edge := land.URL("edge")
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", "loadgen"), "-json", "-quiet",
+		"-url", edge+"/api/accounts/{id}", "-ids", "10000-10099",
+		"-c", strconv.Itoa(conc), "-d", d.String(), "-warmup", warmup.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return res, fmt.Errorf("loadgen: %w", err)
+	}
+	if err := json.Unmarshal(out, &res.Load); err != nil {
+		return res, fmt.Errorf("loadgen's JSON: %w", err)
+	}
+
+	for name, pid := range land.PIDs() {
+		if kib, err := peakRSS(pid); err == nil {
+			res.PeakRSS[name] = kib
+		}
+	}
+	land.Stop() // the services flush their spans and log their counts
+	stopped = true
+	if mode == "on" {
+		time.Sleep(2 * time.Second) // Jaeger writes what it received
+		res.Spans.JaegerAccepted = -1
+		if after := jaegerAcceptedSpans(mode); after >= 0 && acceptedBefore >= 0 {
+			res.Spans.JaegerAccepted = after - acceptedBefore
+		}
+	}
+	if _, err := logFile.Seek(0, io.SeekStart); err != nil {
+		return res, err
+	}
+	counts, err := tracerCounts(logFile)
+	if err != nil {
+		return res, err
+	}
+	res.Spans.Finished, res.Spans.Reported, res.Spans.Dropped, res.Spans.Failed =
+		counts.Finished, counts.Reported, counts.Dropped, counts.Failed
+	return res, nil
+}
+
+// peakRSS reads a process's high-water mark of resident memory, in KiB.
+func peakRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmHWM")
+}
+
+// tracerCounts adds up the "tracer closed" lines the services log when they stop.
+func tracerCounts(r io.Reader) (spanCounts, error) {
+	var total spanCounts
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		_, js, ok := strings.Cut(sc.Text(), "| ")
+		if !ok || !strings.Contains(js, `"tracer closed`) {
+			continue
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(js), &line); err != nil {
+			return total, fmt.Errorf("tracer line %q: %w", js, err)
+		}
+		// spans.finished, and spans.<destination>.reported / .dropped / .failed
+		for k, v := range line {
+			n, _ := v.(float64)
+			switch {
+			case k == "spans.finished":
+				total.Finished += int64(n)
+			case strings.HasPrefix(k, "spans.") && strings.HasSuffix(k, ".reported"):
+				total.Reported += int64(n)
+			case strings.HasPrefix(k, "spans.") && strings.HasSuffix(k, ".dropped"):
+				total.Dropped += int64(n)
+			case strings.HasPrefix(k, "spans.") && strings.HasSuffix(k, ".failed"):
+				total.Failed += int64(n)
+			}
+		}
+	}
+	return total, sc.Err()
+}
+
+// jaegerAcceptedSpans sums what Jaeger's receivers accepted so far, from the collector's
+// own Prometheus metrics; -1 when they cannot be read (or tracing is off).
+func jaegerAcceptedSpans(mode string) int64 {
+	if mode != "on" {
+		return -1
+	}
+	resp, err := http.Get("http://localhost:8888/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "otelcol_receiver_accepted_spans") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if v, err := strconv.ParseFloat(fields[len(fields)-1], 64); err == nil {
+			total += v
+		}
+	}
+	return int64(total)
+}
+
+func printResults(w io.Writer, results []result, d time.Duration, conc int) {
+	fmt.Fprintf(w, "load: loadgen closed model, %d connections, %v per mode, through the edge over HTTPS\n\n", conc, d)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "tracing\treq/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tnon-2xx\terrors\tspans reported\tdropped\tfailed\tlost\t")
+	byMode := map[string]result{}
+	for _, r := range results {
+		byMode[r.Mode] = r
+		l := r.Load
+		spans := "-\t-\t-\t-"
+		if r.Mode == "on" {
+			spans = fmt.Sprintf("%d\t%d\t%d\t%d", r.Spans.Reported, r.Spans.Dropped, r.Spans.Failed, r.Spans.Lost())
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t\n", r.Mode, l.Throughput,
+			l.Latency["p50"], l.Latency["p90"], l.Latency["p99"], l.Latency["p99_9"], l.Latency["max"],
+			l.Responses-l.OK, l.Errors, spans)
+	}
+	tw.Flush()
+	if on, ok := byMode["on"]; ok {
+		if off, ok := byMode["off"]; ok && off.Load.Throughput > 0 {
+			fmt.Fprintf(w, "\ntracing on/off: throughput %.2f, p99 %.2f\n", on.Load.Throughput/off.Load.Throughput,
+				on.Load.Latency["p99"]/off.Load.Latency["p99"])
+		}
+	}
+	fmt.Fprintln(w, "\npeak RSS (MiB)")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "tracing\t")
+	for _, s := range services {
+		fmt.Fprintf(tw, "%s\t", s)
+	}
+	fmt.Fprintln(tw)
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t", r.Mode)
+		for _, s := range services {
+			fmt.Fprintf(tw, "%.1f\t", float64(r.PeakRSS[s])/1024)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
