@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := config.New(serviceName, getenv)
 	addr := cfg.String("addr", "EDGE_ADDR", ":8765", "HTTPS listen address")
 	accountsURL := cfg.String("accountservice-url", "ACCOUNTSERVICE_URL", "http://localhost:6767", "base URL of accountservice")
+	imagesURL := cfg.String("imageservice-url", "IMAGESERVICE_URL", "http://localhost:7777", "base URL of imageservice")
 	certFile := cfg.String("tls-cert", "EDGE_TLS_CERT", "", "PEM certificate file; empty for a self-signed certificate")
 	keyFile := cfg.String("tls-key", "EDGE_TLS_KEY", "", "PEM private key file for the certificate")
 	upstreamTimeout := cfg.Duration("upstream-timeout", "EDGE_UPSTREAM_TIMEOUT", defaultUpstreamTimeout,
@@ -50,6 +51,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	images, err := upstreamURL("IMAGESERVICE_URL", *imagesURL)
+	if err != nil {
+		return err
+	}
 	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
 		return err
@@ -62,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	srv := serve.NewServer(newServer(log, tracer, routeTable(accounts), *upstreamTimeout), log)
+	srv := serve.NewServer(newServer(log, tracer, routeTable(accounts, images), *upstreamTimeout), log)
 	srv.TLSConfig = tlsConfig
 	return serve.Run(ctx, log, srv, *addr)
 }

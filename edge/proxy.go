@@ -34,14 +34,22 @@ type route struct {
 }
 
 // routeTable is every route of the edge, in one place. GET /api/accounts/10000 becomes
-// GET http://localhost:6767/accounts/10000, query string and all.
-func routeTable(accountservice *url.URL) []route {
+// GET http://localhost:6767/accounts/10000, query string and all; the pictures whose URLs
+// imageservice hands out (IMAGESERVICE_PUBLIC_URL=https://<edge>/api/images) come the same
+// way, so a browser needs nothing but the edge.
+func routeTable(accountservice, imageservice *url.URL) []route {
 	return []route{
 		{
 			pattern:     "GET /api/accounts/{id...}",
 			stripPrefix: "/api",
 			service:     "accountservice",
 			target:      accountservice,
+		},
+		{
+			pattern:     "GET /api/images/file/{name}",
+			stripPrefix: "/api/images",
+			service:     "imageservice",
+			target:      imageservice,
 		},
 	}
 }

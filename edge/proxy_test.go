@@ -82,7 +82,7 @@ func newTestEdge(t *testing.T, log *slog.Logger, tracer opentracing.Tracer, upst
 	if err != nil {
 		t.Fatalf("url.Parse(%q) = %v", upstream, err)
 	}
-	return newServer(log, tracer, routeTable(u), timeout)
+	return newServer(log, tracer, routeTable(u, u), timeout)
 }
 
 // do serves req and returns the answer. The handler has returned, and every span it
@@ -134,6 +134,7 @@ func TestProxyRewritesRequest(t *testing.T) {
 		{"query kept", "", "/api/accounts/10000?expand=quote&lang=de%20ch", "/accounts/10000", "expand=quote&lang=de%20ch"},
 		{"escaped slash stays escaped", "", "/api/accounts/a%2Fb", "/accounts/a%2Fb", ""},
 		{"base path of ACCOUNTSERVICE_URL in front", "/v1", "/api/accounts/10000?x=1", "/v1/accounts/10000", "x=1"},
+		{"a picture, to imageservice", "", "/api/images/file/sunset.png?filter=grayscale", "/file/sunset.png", "filter=grayscale"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,7 +441,7 @@ func BenchmarkProxy(b *testing.B) {
 	}))
 	defer upstream.Close()
 	u, _ := url.Parse(upstream.URL)
-	rt := routeTable(u)[0]
+	rt := routeTable(u, u)[0]
 
 	for _, bench := range []struct {
 		name string
