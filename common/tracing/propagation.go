@@ -34,6 +34,11 @@ func (p dualPropagator) Inject(sc jaeger.SpanContext, carrier any) error {
 // (uberctx-*, jaeger-baggage) is kept even when the trace context itself came as B3.
 // A header that cannot be parsed is an error here; the middleware then starts a new trace.
 func (p dualPropagator) Extract(carrier any) (jaeger.SpanContext, error) {
+	if h, ok := carrier.(opentracing.HTTPHeadersCarrier); ok && !hasTracingHeader(h) {
+		// The common case at the edge: a caller that is not traced. Each extractor would
+		// walk and lower-case every header to find nothing.
+		return jaeger.SpanContext{}, opentracing.ErrSpanContextNotFound
+	}
 	jctx, jerr := p.jaeger.Extract(carrier)
 	if jerr == nil && jctx.IsValid() {
 		return jctx, nil
@@ -87,3 +92,20 @@ func b3Sampled(carrier any, parsed bool) bool {
 	})
 	return debug || !sent || parsed
 }
+
+// hasTracingHeader reports whether h holds any header either dialect reads. Names are
+// compared without regard to case and without allocating.
+func hasTracingHeader(h opentracing.HTTPHeadersCarrier) bool {
+	for k := range h {
+		for _, prefix := range tracingHeaderPrefixes {
+			if len(k) >= len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// tracingHeaderPrefixes covers uber-trace-id, uberctx-*, jaeger-baggage, jaeger-debug-id and
+// X-B3-*: every header the two extractors read.
+var tracingHeaderPrefixes = []string{"uber-trace-id", "uberctx-", "jaeger-", "x-b3-"}
