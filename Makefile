@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run trace load loadgen test fmt-check clean
+.PHONY: help build run trace load loadgen test bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -39,6 +39,15 @@ test:
 	go vet ./...
 	@scripts/ensure-jaeger.sh >/dev/null
 	go test -race -count=1 ./...
+	@echo "go benchmarks, once each, so they keep compiling and running:"
+	go test -run '^$$' -bench . -benchtime 1x $$(go list ./... | grep -v /e2e$$)
+
+## bench: tracing off and on in one run: throughput, percentiles, on/off ratio, peak RSS,
+##        spans lost (add REFERENCE=../shared/reference-chain to load that chain the same way,
+##        right before each mode; DURATION=10s, CONNS=32)
+bench: build
+	go build -o bin/ ./cmd/bench
+	./bin/bench -d $(or $(DURATION),10s) -c $(or $(CONNS),32) $(if $(REFERENCE),-reference '$(REFERENCE)')
 
 ## fmt-check: fail, listing them, if any Go files are not gofmt-formatted
 fmt-check:
