@@ -22,7 +22,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -92,6 +91,7 @@ func run(ctx context.Context, args []string, environ []string, stdout io.Writer)
 	modes := fs.String("modes", "off,on", "tracing modes to measure, in order")
 	dir := fs.String("dir", ".", "the repository root (bin/ must be built)")
 	jsonOut := fs.Bool("json", false, "print the results as JSON")
+	refDir := fs.String("reference", "", "also run this reference chain (../shared/reference-chain) right before each mode: bare before off, traced before on")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,10 +99,26 @@ func run(ctx context.Context, args []string, environ []string, stdout io.Writer)
 	if err != nil {
 		return err
 	}
+	var ref *reference
+	if *refDir != "" {
+		if ref, err = newReference(ctx, *refDir, root); err != nil {
+			return err
+		}
+		defer os.RemoveAll(ref.bin)
+	}
 	var results []result
 	for _, mode := range strings.Split(*modes, ",") {
 		if mode != "on" && mode != "off" {
 			return fmt.Errorf("-modes: %q is neither on nor off", mode)
+		}
+		if ref != nil {
+			refMode := map[string]string{"off": "bare", "on": "traced"}[mode]
+			fmt.Fprintf(os.Stderr, "bench: reference %s\n", refMode)
+			r, err := ref.measure(ctx, root, refMode, *duration, *warmup, *conc)
+			if err != nil {
+				return fmt.Errorf("reference %s: %w", refMode, err)
+			}
+			results = append(results, r)
 		}
 		fmt.Fprintf(os.Stderr, "bench: tracing %s: starting the landscape\n", mode)
 		r, err := measure(ctx, root, environ, mode, *duration, *warmup, *conc)
@@ -142,17 +158,8 @@ func measure(ctx context.Context, root string, environ []string, mode string, d,
 	}()
 	acceptedBefore := jaegerAcceptedSpans(mode)
 
-	edge := land.URL("edge")
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", "loadgen"), "-json", "-quiet",
-		"-url", edge+"/api/accounts/{id}", "-ids", "10000-10099",
-		"-c", strconv.Itoa(conc), "-d", d.String(), "-warmup", warmup.String())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return res, fmt.Errorf("loadgen: %w", err)
-	}
-	if err := json.Unmarshal(out, &res.Load); err != nil {
-		return res, fmt.Errorf("loadgen's JSON: %w", err)
+	if res.Load, err = runLoad(ctx, root, land.URL("edge"), d, warmup, conc); err != nil {
+		return res, err
 	}
 
 	for name, pid := range land.PIDs() {
@@ -257,9 +264,9 @@ func jaegerAcceptedSpans(mode string) int64 {
 }
 
 func printResults(w io.Writer, results []result, d time.Duration, conc int) {
-	fmt.Fprintf(w, "load: loadgen closed model, %d connections, %v per mode, through the edge over HTTPS\n\n", conc, d)
+	fmt.Fprintf(w, "load: loadgen closed model, %d connections, %v per row, ids 10000-10099, through the HTTPS edge\n\n", conc, d)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tracing\treq/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tnon-2xx\terrors\tspans reported\tdropped\tfailed\tlost\t")
+	fmt.Fprintln(tw, "run\treq/s\tp50 ms\tp90 ms\tp99 ms\tp99.9 ms\tmax ms\tnon-2xx\terrors\tspans reported\tdropped\tfailed\tlost\t")
 	byMode := map[string]result{}
 	for _, r := range results {
 		byMode[r.Mode] = r
@@ -268,30 +275,95 @@ func printResults(w io.Writer, results []result, d time.Duration, conc int) {
 		if r.Mode == "on" {
 			spans = fmt.Sprintf("%d\t%d\t%d\t%d", r.Spans.Reported, r.Spans.Dropped, r.Spans.Failed, r.Spans.Lost())
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t\n", r.Mode, l.Throughput,
+		name := r.Mode
+		if name == "on" || name == "off" {
+			name = "tracelab tracing " + name
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t\n", name, l.Throughput,
 			l.Latency["p50"], l.Latency["p90"], l.Latency["p99"], l.Latency["p99_9"], l.Latency["max"],
 			l.Responses-l.OK, l.Errors, spans)
 	}
 	tw.Flush()
-	if on, ok := byMode["on"]; ok {
-		if off, ok := byMode["off"]; ok && off.Load.Throughput > 0 {
-			fmt.Fprintf(w, "\ntracing on/off: throughput %.2f, p99 %.2f\n", on.Load.Throughput/off.Load.Throughput,
-				on.Load.Latency["p99"]/off.Load.Latency["p99"])
-		}
-	}
+
 	fmt.Fprintln(w, "\npeak RSS (MiB)")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "tracing\t")
+	fmt.Fprint(tw, "run\t")
 	for _, s := range services {
 		fmt.Fprintf(tw, "%s\t", s)
 	}
 	fmt.Fprintln(tw)
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t", r.Mode)
+		if r.Mode != "on" && r.Mode != "off" {
+			continue
+		}
+		fmt.Fprintf(tw, "tracing %s\t", r.Mode)
 		for _, s := range services {
 			fmt.Fprintf(tw, "%.1f\t", float64(r.PeakRSS[s])/1024)
 		}
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+
+	fmt.Fprintln(w)
+	on, hasOn := byMode["on"]
+	off, hasOff := byMode["off"]
+	if hasOn && hasOff && off.Load.Throughput > 0 {
+		fmt.Fprintf(w, "tracing on/off: throughput %.2f, p99 %.2f\n", on.Load.Throughput/off.Load.Throughput,
+			on.Load.Latency["p99"]/off.Load.Latency["p99"])
+	}
+	for _, t := range targets(byMode) {
+		mark := "ok  "
+		if !t.met {
+			mark = "MISS"
+		}
+		fmt.Fprintf(w, "%s %s\n", mark, t.text)
+	}
+}
+
+type target struct {
+	text string
+	met  bool
+}
+
+// targets checks the figures against the goals of BENCHMARKS.md, for the rows present.
+func targets(byMode map[string]result) []target {
+	var ts []target
+	ratio := func(tl, ref string, want, wantP99 float64) {
+		a, okA := byMode[tl]
+		b, okB := byMode[ref]
+		if !okA || !okB || b.Load.Throughput == 0 {
+			return
+		}
+		r := a.Load.Throughput / b.Load.Throughput
+		ts = append(ts, target{fmt.Sprintf("tracing %s: throughput %.2f of the %s (want >= %.2f)", tl, r, ref, want), r >= want})
+		p := a.Load.Latency["p99"] / b.Load.Latency["p99"]
+		ts = append(ts, target{fmt.Sprintf("tracing %s: p99 %.2f times the %s's (want <= %.2f)", tl, p, ref, wantP99), p <= wantP99})
+	}
+	ratio("off", "reference bare", 0.85, 1.5)
+	ratio("on", "reference traced", 0.75, 1.5)
+	for _, mode := range []string{"off", "on"} {
+		r, ok := byMode[mode]
+		if !ok {
+			continue
+		}
+		errs := r.Load.Errors + r.Load.Responses - r.Load.OK
+		ts = append(ts, target{fmt.Sprintf("tracing %s: %d errors and non-2xx answers (want 0)", mode, errs), errs == 0})
+		var biggest string
+		var worst float64 // the largest share of its limit any service used
+		for _, s := range services {
+			limit := int64(20 << 10)
+			if s == "edge" {
+				limit = 30 << 10
+			}
+			if share := float64(r.PeakRSS[s]) / float64(limit); share > worst {
+				worst, biggest = share, s
+			}
+		}
+		ts = append(ts, target{fmt.Sprintf("tracing %s: peak RSS within 20 MiB per service, 30 MiB for the edge (closest: %s at %.1f MiB)",
+			mode, biggest, float64(r.PeakRSS[biggest])/1024), worst <= 1})
+		if mode == "on" {
+			ts = append(ts, target{fmt.Sprintf("tracing on: %d spans lost (want 0)", r.Spans.Lost()), r.Spans.Lost() == 0})
+		}
+	}
+	return ts
 }
