@@ -78,16 +78,18 @@ type fixture struct {
 	handler   http.Handler
 	tracer    *tracingtest.Tracer
 	publisher *recordingPublisher
+	events    *vipEvents // Wait for it before reading what was published
 }
 
 func newFixture(t *testing.T, quoteURL, imageURL string, timeout time.Duration) *fixture {
 	t.Helper()
 	f := &fixture{tracer: tracingtest.New(), publisher: &recordingPublisher{}}
+	f.events = &vipEvents{log: logging.Discard(), publisher: f.publisher}
 	f.handler = newServer(logging.Discard(), f.tracer, deps{
 		accounts:      newTestStore(t),
 		quotes:        &quoteClient{baseURL: quoteURL, http: newTracedClient("quoteservice", timeout)},
 		images:        &imageClient{baseURL: imageURL, http: newTracedClient("imageservice", timeout)},
-		vips:          f.publisher,
+		vips:          f.events,
 		amqpConnected: func() bool { return true },
 	})
 	return f
@@ -123,6 +125,7 @@ func TestGetAccount(t *testing.T) {
 	if got, _ := json.Marshal(body); string(got) != mustJSON(t, want) {
 		t.Errorf("GET /accounts/10001 = %s, want %s", got, mustJSON(t, want))
 	}
+	f.events.Wait()
 	if len(f.publisher.bodies) != 0 {
 		t.Errorf("non-VIP account published %d events, want 0", len(f.publisher.bodies))
 	}
@@ -262,6 +265,7 @@ func TestGetVIPAccountPublishes(t *testing.T) {
 			t.Fatalf("GET /accounts/%s = %d %v", id, rec.Code, body)
 		}
 	}
+	f.events.Wait() // the events go out in the background
 	if len(f.publisher.bodies) != 3 {
 		t.Fatalf("published %d events for 3 VIP reads, want 3", len(f.publisher.bodies))
 	}
@@ -274,9 +278,15 @@ func TestGetVIPAccountPublishes(t *testing.T) {
 	}
 
 	// A broker failure is logged and counted; the reader still gets the account.
+	f.publisher.mu.Lock()
 	f.publisher.err = errors.New("broker gone")
+	f.publisher.mu.Unlock()
 	if rec, body := f.get(t, "/accounts/10020"); rec.Code != http.StatusOK || body["id"] != "10020" {
 		t.Errorf("GET /accounts/10020 with the broker gone = %d %v, want 200 with the account", rec.Code, body)
+	}
+	f.events.Wait()
+	if len(f.publisher.bodies) != 3 {
+		t.Errorf("%d events recorded after a failed publish, want still 3", len(f.publisher.bodies))
 	}
 }
 
@@ -311,3 +321,44 @@ func TestSeedIsIdempotent(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// blockedPublisher waits for release before it confirms, like a broker syncing its disk.
+type blockedPublisher struct {
+	release chan struct{}
+	done    chan struct{}
+}
+
+func (p *blockedPublisher) Publish(ctx context.Context, body []byte) error {
+	defer close(p.done)
+	select {
+	case <-p.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestVIPAnswerDoesNotWaitForBroker: a VIP reader is answered while the event's publish is
+// still waiting for the broker, and the event is still sent after the answer.
+func TestVIPAnswerDoesNotWaitForBroker(t *testing.T) {
+	quotes, images := fakeQuoteService(t, http.StatusOK, 0), fakeImageService(t)
+	f := newFixture(t, quotes.URL, images.URL, time.Second)
+	blocked := &blockedPublisher{release: make(chan struct{}), done: make(chan struct{})}
+	f.events.publisher = blocked
+
+	if rec, body := f.get(t, "/accounts/10000"); rec.Code != http.StatusOK {
+		t.Fatalf("GET /accounts/10000 = %d %v, want 200 while the broker has not confirmed", rec.Code, body)
+	}
+	select {
+	case <-blocked.done:
+		t.Fatal("the publish ended before it was released: it was not waiting for the broker")
+	default:
+	}
+	close(blocked.release)
+	f.events.Wait()
+	select {
+	case <-blocked.done:
+	default:
+		t.Error("Wait returned before the publish ended")
+	}
+}

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"os"
 	"sync"
-	"time"
 
 	"tracelab/common/respond"
 )
@@ -23,18 +20,6 @@ type AccountResponse struct {
 	ImageData *Image `json:"imageData,omitempty"`
 }
 
-// VIPEvent is published for every read of a VIP account. It carries no personal data.
-type VIPEvent struct {
-	AccountID  string    `json:"accountId"`
-	Tier       string    `json:"tier"`
-	OccurredAt time.Time `json:"occurredAt"`
-}
-
-// vipPublisher is the part of messaging.Publisher the handler needs.
-type vipPublisher interface {
-	Publish(ctx context.Context, body []byte) error
-}
-
 // servedBy names this process in answers, so a load-balanced demo shows who served what.
 var servedBy = func() string {
 	host, _ := os.Hostname()
@@ -44,7 +29,7 @@ var servedBy = func() string {
 // handleGetAccount answers GET /accounts/{id}: the account from bolt, a quote and an image
 // fetched concurrently, and, for a VIP, an event on the message queue. Only the account is
 // essential; a missing quote, image or event is logged and left out, and the spans say why.
-func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, images *imageClient, vips vipPublisher) http.Handler {
+func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, images *imageClient, vips *vipEvents) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		id, err := parseID(r.PathValue("id"))
@@ -65,8 +50,10 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 			return
 		}
 
-		// The quote (and the VIP event) on goroutines of their own, the image on this one:
-		// all at the same time, with one goroutine fewer per request.
+		if acc.VIP {
+			vips.Send(ctx, acc.ID) // in the background: the reader does not wait for the broker
+		}
+		// The quote on a goroutine of its own, the image on this one: both at the same time.
 		resp := AccountResponse{ID: acc.ID, Name: acc.Name, ServedBy: servedBy}
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -77,9 +64,6 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 			}
 			resp.Quote = &q
 		})
-		if acc.VIP {
-			wg.Go(func() { publishVIP(ctx, log, vips, acc.ID) })
-		}
 		if img, err := images.Get(ctx, acc.ID); err != nil {
 			log.WarnContext(ctx, "image unavailable", "err", err)
 		} else {
@@ -89,24 +73,6 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 		respond.JSON(w, http.StatusOK, resp)
 	})
 }
-
-// publishVIP sends the VIP event. A failure is logged and counted by the publisher (and
-// marked on its producer span), never turned into a failed request.
-func publishVIP(ctx context.Context, log *slog.Logger, vips vipPublisher, accountID string) {
-	body, err := json.Marshal(VIPEvent{AccountID: accountID, Tier: "vip", OccurredAt: time.Now().UTC()})
-	if err != nil {
-		log.ErrorContext(ctx, "encoding vip event failed", "err", err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	defer cancel()
-	if err := vips.Publish(ctx, body); err != nil {
-		log.WarnContext(ctx, "vip event not published", "err", err, "account.id", accountID)
-	}
-}
-
-// publishTimeout bounds the wait for the broker's confirm.
-const publishTimeout = 2 * time.Second
 
 // handleHealthz answers probes: the bolt file must be readable. The broker state is
 // reported but does not fail the probe: accounts are served without it.

@@ -69,7 +69,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	pubCtx, stopPublisher := context.WithCancel(context.Background())
 	pubDone := make(chan struct{})
 	go func() { defer close(pubDone); publisher.Run(pubCtx) }()
+	events := &vipEvents{log: log, publisher: publisher}
 	defer func() {
+		events.Wait() // the events of the last requests, before the publisher disconnects
 		stopPublisher()
 		<-pubDone
 		published, failed := publisher.Stats()
@@ -80,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		accounts:      accounts,
 		quotes:        &quoteClient{baseURL: *quoteURL, http: newTracedClient("quoteservice", *callTimeout)},
 		images:        &imageClient{baseURL: *imageURL, http: newTracedClient("imageservice", *callTimeout)},
-		vips:          publisher,
+		vips:          events,
 		amqpConnected: publisher.Connected,
 	}), log)
 	return serve.Run(ctx, log, srv, *addr)

@@ -15,7 +15,7 @@ type deps struct {
 	accounts      *store
 	quotes        *quoteClient
 	images        *imageClient
-	vips          vipPublisher
+	vips          *vipEvents
 	amqpConnected func() bool
 }
 

@@ -38,11 +38,12 @@ func TestVIPEventCarriesTrace(t *testing.T) {
 	messagingtest.Start(t, consumer)
 
 	quotes, images := fakeQuoteService(t, http.StatusOK, 0), fakeImageService(t)
+	events := &vipEvents{log: log, publisher: publisher}
 	handler := newServer(log, tracer, deps{
 		accounts:      newTestStore(t),
 		quotes:        &quoteClient{baseURL: quotes.URL, http: newTracedClient("quoteservice", time.Second)},
 		images:        &imageClient{baseURL: images.URL, http: newTracedClient("imageservice", time.Second)},
-		vips:          publisher,
+		vips:          events,
 		amqpConnected: publisher.Connected,
 	})
 	rec := httptest.NewRecorder()
@@ -51,6 +52,7 @@ func TestVIPEventCarriesTrace(t *testing.T) {
 	if rec.Code != http.StatusOK || traceID == "" {
 		t.Fatalf("GET /accounts/10000 = %d, X-Trace-Id %q; want 200 and a trace id", rec.Code, traceID)
 	}
+	events.Wait()
 	if published, failed := publisher.Stats(); published != 1 || failed != 0 {
 		t.Errorf("publisher.Stats() = %d published, %d failed; want 1, 0", published, failed)
 	}
