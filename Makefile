@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run trace load loadgen test bench fmt-check clean
+.PHONY: help build run trace load loadgen test validate bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -34,13 +34,21 @@ loadgen:
 	./bin/loadgen $(ARGS)
 
 ## test: vet, then every test with the race detector, the end-to-end traces in Jaeger included
-##       (needs RabbitMQ on 127.0.0.1:5672; builds Jaeger first if it has none, ~10 minutes once)
+##       (needs RabbitMQ on 127.0.0.1:5672; builds Jaeger first if it has none, ~10 minutes once),
+##       then the deploy files' checks (make validate)
 test:
 	go vet ./...
 	@scripts/ensure-jaeger.sh >/dev/null
 	go test -race -count=1 ./...
 	@echo "go benchmarks, once each, so they keep compiling and running:"
 	go test -run '^$$' -bench . -benchtime 1x $$(go list ./... | grep -v /e2e$$)
+	cd deploy/validate && go vet ./... && go test -count=1 ./...
+
+## validate: check docker-compose.yml, deploy/ (Kubernetes, Swarm, Logstash, Kibana), the Dockerfile
+##           and copyall.sh against the code, with the tools that read them (module deploy/validate;
+##           needs shellcheck)
+validate:
+	cd deploy/validate && go vet ./... && go test -count=1 ./...
 
 ## bench: tracing off and on in one run: throughput, percentiles, on/off ratio, peak RSS,
 ##        spans lost (add REFERENCE=../shared/reference-chain to load that chain the same way,
