@@ -76,5 +76,9 @@ func getJSON(ctx context.Context, client *http.Client, u string, v any) error {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(v); err != nil {
 		return fmt.Errorf("GET %s: decode: %w", u, err)
 	}
+	// The decoder stops after the value, before the encoder's closing newline. A body not
+	// read to its end makes the transport close the connection instead of reusing it: a new
+	// TCP connection per call, which cost more CPU than the call itself (BENCHMARKS.md).
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return nil
 }

@@ -47,10 +47,11 @@ var services = []string{"quoteservice", "imageservice", "vipservice", "accountse
 
 // result is what one mode measured.
 type result struct {
-	Mode    string           `json:"mode"`
-	Load    loadSummary      `json:"load"`
-	PeakRSS map[string]int64 `json:"peak_rss_kib"` // by process name
-	Spans   spanCounts       `json:"spans"`
+	Mode    string             `json:"mode"`
+	Load    loadSummary        `json:"load"`
+	PeakRSS map[string]int64   `json:"peak_rss_kib"`   // by process name
+	CPU     map[string]float64 `json:"cpu_us_per_req"` // CPU time per answer, by process name
+	Spans   spanCounts         `json:"spans"`
 }
 
 // loadSummary is the part of loadgen's -json output bench uses.
@@ -158,7 +159,12 @@ func measure(ctx context.Context, root string, environ []string, mode string, d,
 	}()
 	acceptedBefore := jaegerAcceptedSpans(mode)
 
-	if res.Load, err = runLoad(ctx, root, land.URL("edge"), d, warmup, conc); err != nil {
+	pids := land.PIDs()
+	delete(pids, "landscape")
+	if pid, ok := rabbitMQPID(); ok {
+		pids["rabbitmq"] = pid
+	}
+	if res.Load, res.CPU, err = runLoad(ctx, root, land.URL("edge"), d, warmup, conc, pids); err != nil {
 		return res, err
 	}
 
@@ -301,6 +307,33 @@ func printResults(w io.Writer, results []result, d time.Duration, conc int) {
 			fmt.Fprintf(tw, "%.1f\t", float64(r.PeakRSS[s])/1024)
 		}
 		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nCPU per answer (µs), user+system, during the measured load")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	cols := []string{"edge", "accountservice", "quoteservice", "imageservice", "vipservice", "rabbitmq", "jaeger"}
+	fmt.Fprintf(tw, "run\t%s\ttotal\t\n", strings.Join(cols, "\t"))
+	refCols := map[string]string{"edge": "edge", "accountservice": "account", "quoteservice": "quote", "imageservice": "image"}
+	for _, r := range results {
+		name, total := r.Mode, 0.0
+		if name == "on" || name == "off" {
+			name = "tracing " + name
+		}
+		fmt.Fprintf(tw, "%s\t", name)
+		for _, c := range cols {
+			v, ok := r.CPU[c]
+			if !ok {
+				v, ok = r.CPU[refCols[c]]
+			}
+			if !ok {
+				fmt.Fprint(tw, "-\t")
+				continue
+			}
+			total += v
+			fmt.Fprintf(tw, "%.0f\t", v)
+		}
+		fmt.Fprintf(tw, "%.0f\t\n", total)
 	}
 	tw.Flush()
 

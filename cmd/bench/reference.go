@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -109,10 +110,17 @@ func (r *reference) measure(ctx context.Context, root, mode string, d, warmup ti
 	if err := waitListening(ctx, "127.0.0.1:7777", "127.0.0.1:8080", "127.0.0.1:6767", "127.0.0.1:8765"); err != nil {
 		return res, fmt.Errorf("reference chain: %w", err)
 	}
-	if res.Load, err = runLoad(ctx, root, "https://127.0.0.1:8765", d, warmup, conc); err != nil {
+	first := len(procs) - len(names)
+	pids := map[string]int{}
+	for i, n := range names {
+		pids[n] = procs[first+i].Process.Pid
+	}
+	if first == 1 {
+		pids["jaeger"] = procs[0].Process.Pid
+	}
+	if res.Load, res.CPU, err = runLoad(ctx, root, "https://127.0.0.1:8765", d, warmup, conc, pids); err != nil {
 		return res, err
 	}
-	first := len(procs) - len(names)
 	for i, n := range names {
 		if kib, err := peakRSS(procs[first+i].Process.Pid); err == nil {
 			res.PeakRSS[n] = kib
@@ -147,19 +155,72 @@ func waitListening(ctx context.Context, addrs ...string) error {
 	return nil
 }
 
-// runLoad runs bin/loadgen against the edge at base and returns its JSON summary.
-func runLoad(ctx context.Context, root, base string, d, warmup time.Duration, conc int) (loadSummary, error) {
+// runLoad warms up the chain at base, then loads it for d with bin/loadgen and returns its
+// JSON summary, and the CPU time each of pids used during the measured part, per answer.
+func runLoad(ctx context.Context, root, base string, d, warmup time.Duration, conc int, pids map[string]int) (loadSummary, map[string]float64, error) {
 	var load loadSummary
-	cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", "loadgen"), "-json", "-quiet",
-		"-url", base+"/api/accounts/{id}", "-ids", "10000-10099",
-		"-c", strconv.Itoa(conc), "-d", d.String(), "-warmup", warmup.String())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	loadgen := func(d time.Duration) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", "loadgen"), "-json", "-quiet",
+			"-url", base+"/api/accounts/{id}", "-ids", "10000-10099",
+			"-c", strconv.Itoa(conc), "-d", d.String())
+		cmd.Stderr = os.Stderr
+		return cmd.Output()
+	}
+	if warmup > 0 {
+		if _, err := loadgen(warmup); err != nil {
+			return load, nil, fmt.Errorf("loadgen (warm-up): %w", err)
+		}
+	}
+	before := cpuTimes(pids)
+	out, err := loadgen(d)
 	if err != nil {
-		return load, fmt.Errorf("loadgen: %w", err)
+		return load, nil, fmt.Errorf("loadgen: %w", err)
 	}
+	after := cpuTimes(pids)
 	if err := json.Unmarshal(out, &load); err != nil {
-		return load, fmt.Errorf("loadgen's JSON: %w", err)
+		return load, nil, fmt.Errorf("loadgen's JSON: %w", err)
 	}
-	return load, nil
+	perAnswer := map[string]float64{}
+	for name, t := range after {
+		if load.Responses > 0 {
+			perAnswer[name] = float64(t-before[name]) / float64(time.Microsecond) / float64(load.Responses)
+		}
+	}
+	return load, perAnswer, nil
+}
+
+// cpuTimes reads the user+system CPU time each process has used so far.
+func cpuTimes(pids map[string]int) map[string]time.Duration {
+	ticks := time.Second / 100 // USER_HZ: 100 on Linux
+	times := map[string]time.Duration{}
+	for name, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The command name, in parentheses, may hold spaces: count fields after it.
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(fields) < 13 {
+			continue
+		}
+		utime, _ := strconv.ParseInt(fields[11], 10, 64)
+		stime, _ := strconv.ParseInt(fields[12], 10, 64)
+		times[name] = time.Duration(utime+stime) * ticks
+	}
+	return times
+}
+
+// rabbitMQPID finds the broker's Erlang VM, whose CPU time the VIP events cost.
+func rabbitMQPID() (int, bool) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "beam.smp" {
+			return pid, true
+		}
+	}
+	return 0, false
 }
