@@ -72,10 +72,10 @@ const otelStatusCode = "otel.status_code"
 // RemoveTracingHeaders deletes every Jaeger and B3 propagation header from h.
 func RemoveTracingHeaders(h http.Header) {
 	for k := range h {
-		lk := strings.ToLower(k)
-		if lk == "uber-trace-id" || lk == "jaeger-baggage" || lk == "jaeger-debug-id" ||
-			strings.HasPrefix(lk, "uberctx-") || strings.HasPrefix(lk, "x-b3-") || lk == "b3" ||
-			strings.HasPrefix(lk, "baggage-") {
+		// Compared without regard to case, and without lower-casing (allocating) each name.
+		if strings.EqualFold(k, "uber-trace-id") || strings.EqualFold(k, "jaeger-baggage") ||
+			strings.EqualFold(k, "jaeger-debug-id") || strings.EqualFold(k, "b3") ||
+			hasPrefixFold(k, "uberctx-") || hasPrefixFold(k, "x-b3-") || hasPrefixFold(k, "baggage-") {
 			delete(h, k)
 		}
 	}

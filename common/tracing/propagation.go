@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/opentracing/opentracing-go"
@@ -34,10 +35,22 @@ func (p dualPropagator) Inject(sc jaeger.SpanContext, carrier any) error {
 // (uberctx-*, jaeger-baggage) is kept even when the trace context itself came as B3.
 // A header that cannot be parsed is an error here; the middleware then starts a new trace.
 func (p dualPropagator) Extract(carrier any) (jaeger.SpanContext, error) {
-	if h, ok := carrier.(opentracing.HTTPHeadersCarrier); ok && !hasTracingHeader(h) {
-		// The common case at the edge: a caller that is not traced. Each extractor would
-		// walk and lower-case every header to find nothing.
-		return jaeger.SpanContext{}, opentracing.ErrSpanContextNotFound
+	if h, ok := carrier.(opentracing.HTTPHeadersCarrier); ok {
+		switch found := scanTracingHeaders(h); {
+		case found == 0:
+			// The common case at the edge: a caller that is not traced. Each extractor
+			// would walk and lower-case every header to find nothing.
+			return jaeger.SpanContext{}, opentracing.ErrSpanContextNotFound
+		case found&^foundB3 == foundTraceID:
+			// The common case inside the landscape: one trace id and no baggage. Read it
+			// directly, as the Jaeger extractor would (it URL-decodes first, so a value
+			// with a % takes the long way, and so do two values, which it refuses).
+			if vs := http.Header(h).Values("Uber-Trace-Id"); len(vs) == 1 && !strings.Contains(vs[0], "%") {
+				if sc, err := jaeger.ContextFromString(vs[0]); err == nil && sc.IsValid() {
+					return sc, nil
+				}
+			}
+		}
 	}
 	jctx, jerr := p.jaeger.Extract(carrier)
 	if jerr == nil && jctx.IsValid() {
@@ -93,19 +106,29 @@ func b3Sampled(carrier any, parsed bool) bool {
 	return debug || !sent || parsed
 }
 
-// hasTracingHeader reports whether h holds any header either dialect reads. Names are
+// What scanTracingHeaders found.
+const (
+	foundTraceID       = 1 << iota // uber-trace-id
+	foundJaegerBaggage             // uberctx-*, jaeger-baggage, jaeger-debug-id
+	foundB3                        // X-B3-*
+)
+
+// scanTracingHeaders reports which of the headers the two dialects read h holds. Names are
 // compared without regard to case and without allocating.
-func hasTracingHeader(h opentracing.HTTPHeadersCarrier) bool {
+func scanTracingHeaders(h opentracing.HTTPHeadersCarrier) (found int) {
 	for k := range h {
-		for _, prefix := range tracingHeaderPrefixes {
-			if len(k) >= len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
-				return true
-			}
+		switch {
+		case hasPrefixFold(k, "uber-trace-id"):
+			found |= foundTraceID
+		case hasPrefixFold(k, "uberctx-"), hasPrefixFold(k, "jaeger-"):
+			found |= foundJaegerBaggage
+		case hasPrefixFold(k, "x-b3-"):
+			found |= foundB3
 		}
 	}
-	return false
+	return found
 }
 
-// tracingHeaderPrefixes covers uber-trace-id, uberctx-*, jaeger-baggage, jaeger-debug-id and
-// X-B3-*: every header the two extractors read.
-var tracingHeaderPrefixes = []string{"uber-trace-id", "uberctx-", "jaeger-", "x-b3-"}
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

@@ -54,7 +54,25 @@ func SpanIDs(span opentracing.Span) (traceID, spanID string) {
 	if !ok || !sc.IsValid() {
 		return "", ""
 	}
-	return sc.TraceID().String(), sc.SpanID().String()
+	// Formatted as jaeger's TraceID.String and SpanID.String do, without fmt: every log line
+	// of a request asks for them.
+	var buf [32]byte
+	tid := sc.TraceID()
+	if tid.High == 0 {
+		traceID = string(appendHex16(buf[:0], tid.Low))
+	} else {
+		traceID = string(appendHex16(appendHex16(buf[:0], tid.High), tid.Low))
+	}
+	return traceID, string(appendHex16(buf[:0], uint64(sc.SpanID())))
+}
+
+// appendHex16 appends x as 16 lower-case hex digits, leading zeros kept.
+func appendHex16(b []byte, x uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, digits[(x>>uint(shift))&0xf])
+	}
+	return b
 }
 
 // baggageTags records the baggage a span received as baggage.<key> tags, so a reader of the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/uber/jaeger-client-go"
+
 	"tracelab/common/tracing/tracingtest"
 
 	"github.com/opentracing/opentracing-go"
@@ -115,5 +117,19 @@ func TestSetError(t *testing.T) {
 	}
 	if fields["event"] != "error" || fields["message"] != "bolt: database not open" {
 		t.Errorf("SetError: log fields = %v, want event=error message=%q", fields, "bolt: database not open")
+	}
+}
+
+// TestAppendHex16 pins the id format to jaeger's own (TraceID.String, SpanID.String), which
+// Jaeger's API, the X-Trace-Id header and the logs must agree on.
+func TestAppendHex16(t *testing.T) {
+	for _, x := range []uint64{0, 1, 0xabc, 0x0123456789abcdef, ^uint64(0)} {
+		if got, want := string(appendHex16(nil, x)), jaeger.SpanID(x).String(); got != want {
+			t.Errorf("appendHex16(%#x) = %q, want %q", x, got, want)
+		}
+	}
+	tid := jaeger.TraceID{High: 0x1f, Low: 0x2}
+	if got, want := string(appendHex16(appendHex16(nil, tid.High), tid.Low)), tid.String(); got != want {
+		t.Errorf("128-bit id = %q, want %q", got, want)
 	}
 }
