@@ -16,6 +16,7 @@ import (
 
 	"github.com/opentracing/opentracing-go/ext"
 
+	"tracelab/common/accountid"
 	"tracelab/common/logging"
 	"tracelab/common/tracing/tracingtest"
 )
@@ -189,11 +190,11 @@ func TestGetAccountBadInput(t *testing.T) {
 		status int
 		error  string
 	}{
-		{"/accounts/abc", 400, errBadID.Error()},
-		{"/accounts/-1", 400, errBadID.Error()},
-		{"/accounts/1e5", 400, errBadID.Error()},
-		{"/accounts/12345678901234567890", 400, errBadID.Error()},
-		{"/accounts/%20", 400, errBadID.Error()},
+		{"/accounts/abc", 400, accountid.ErrInvalid.Error()},
+		{"/accounts/-1", 400, accountid.ErrInvalid.Error()},
+		{"/accounts/1e5", 400, accountid.ErrInvalid.Error()},
+		{"/accounts/12345678901234567890", 400, accountid.ErrInvalid.Error()},
+		{"/accounts/%20", 400, accountid.ErrInvalid.Error()},
 		{"/accounts/99", 404, "no account with id 99"},
 		{"/accounts/10100", 404, "no account with id 10100"},
 		{"/accounts/", 404, "no route for GET /accounts/"},

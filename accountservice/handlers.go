@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"tracelab/common/accountid"
 	"tracelab/common/respond"
 )
 
@@ -32,8 +33,8 @@ var servedBy = func() string {
 func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, images *imageClient, vips *vipEvents) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		id, err := parseID(r.PathValue("id"))
-		if err != nil {
+		id := r.PathValue("id")
+		if _, err := accountid.Parse(id); err != nil {
 			log.InfoContext(ctx, "bad request", "err", err)
 			respond.Error(w, http.StatusBadRequest, err.Error())
 			return

@@ -29,8 +29,6 @@ const (
 var (
 	// ErrNotFound: no account has that id.
 	ErrNotFound = errors.New("account not found")
-	// errBadID: the id is not an account number.
-	errBadID = errors.New("account id must be a number of 1 to 19 digits")
 )
 
 var accountsBucket = []byte("accounts")
@@ -118,17 +116,4 @@ func (s *store) Get(ctx context.Context, id string) (Account, error) {
 // Ping checks that the file can be read, for /healthz.
 func (s *store) Ping() error {
 	return s.db.View(func(*bolt.Tx) error { return nil })
-}
-
-// parseID checks that id is an account number: digits only, at most 19 of them (an int64).
-func parseID(id string) (string, error) {
-	if len(id) == 0 || len(id) > 19 {
-		return "", errBadID
-	}
-	for _, c := range id {
-		if c < '0' || c > '9' {
-			return "", errBadID
-		}
-	}
-	return id, nil
 }

@@ -12,15 +12,10 @@ import (
 	"os"
 	"strconv"
 
+	"tracelab/common/accountid"
 	"tracelab/common/respond"
 	"tracelab/common/tracing"
 )
-
-// maxAccountIDDigits bounds an account id. Every 19-digit number fits in a uint64 and no
-// account id is longer, so a longer one is a mistake or a probe, not an account.
-const maxAccountIDDigits = 19
-
-var errBadAccountID = fmt.Errorf("account id must be a number of 1 to %d digits", maxAccountIDDigits)
 
 // servedBy names this process in answers, so a load-balanced demo shows who served what.
 var servedBy = func() string {
@@ -35,7 +30,7 @@ func handleAccountImage(log *slog.Logger, images *gallery, publicURL string) htt
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		id := r.PathValue("id")
-		n, err := parseAccountID(id)
+		n, err := accountid.Parse(id)
 		if err != nil {
 			log.InfoContext(ctx, "bad request", "err", err)
 			respond.Error(w, http.StatusBadRequest, err.Error())
@@ -47,18 +42,6 @@ func handleAccountImage(log *slog.Logger, images *gallery, publicURL string) htt
 			ServedBy: servedBy,
 		})
 	})
-}
-
-// parseAccountID reads an account id: 1 to maxAccountIDDigits decimal digits, no sign.
-func parseAccountID(s string) (uint64, error) {
-	if len(s) > maxAccountIDDigits {
-		return 0, errBadAccountID
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		return 0, errBadAccountID
-	}
-	return n, nil
 }
 
 // handleFile answers GET /file/{name}?filter=sepia|grayscale|none with the picture as a

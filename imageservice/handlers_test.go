@@ -14,6 +14,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/accountid"
 	"tracelab/common/logging"
 	"tracelab/internal/servicetest"
 )
@@ -117,8 +118,8 @@ func TestAccountImageBadID(t *testing.T) {
 			if tt.want == http.StatusOK {
 				return
 			}
-			if body["error"] != errBadAccountID.Error() || len(body) != 1 {
-				t.Errorf("GET /accounts/%s body = %v, want {\"error\": %q}", tt.id, body, errBadAccountID)
+			if body["error"] != accountid.ErrInvalid.Error() || len(body) != 1 {
+				t.Errorf("GET /accounts/%s body = %v, want {\"error\": %q}", tt.id, body, accountid.ErrInvalid)
 			}
 		})
 	}

@@ -53,28 +53,6 @@ func TestNameFor(t *testing.T) {
 	}
 }
 
-func TestParseAccountID(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    uint64
-		wantErr error
-	}{
-		{"10000", 10000, nil},
-		{"007", 7, nil},
-		{"9999999999999999999", 9999999999999999999, nil},
-		{"", 0, errBadAccountID},
-		{"18446744073709551615", 0, errBadAccountID}, // fits a uint64, but 20 digits
-		{"1_000", 0, errBadAccountID},
-		{"-0", 0, errBadAccountID},
-	}
-	for _, tt := range tests {
-		got, err := parseAccountID(tt.in)
-		if got != tt.want || !errors.Is(err, tt.wantErr) {
-			t.Errorf("parseAccountID(%q) = %d, %v, want %d, %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
 func TestParseFilter(t *testing.T) {
 	tests := []struct {
 		in, want string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"tracelab/common/accountid"
 )
 
 // maxRecentVIPs bounds the events kept in memory: the service runs for weeks in a demo
@@ -22,7 +23,7 @@ type vipEvent struct {
 
 var (
 	errBadEvent     = errors.New("vip event is not valid JSON")
-	errBadAccountID = errors.New("vip event accountId must be 1 to 20 digits")
+	errBadAccountID = errors.New("vip event accountId: " + accountid.ErrInvalid.Error())
 )
 
 // decodeVIPEvent reads a message body. Fields it does not know are ignored, so the publisher
@@ -33,24 +34,10 @@ func decodeVIPEvent(body []byte) (vipEvent, error) {
 	if err := json.Unmarshal(body, &e); err != nil {
 		return vipEvent{}, fmt.Errorf("%w: %v", errBadEvent, err)
 	}
-	if !isAccountID(e.AccountID) {
+	if _, err := accountid.Parse(e.AccountID); err != nil {
 		return vipEvent{}, errBadAccountID
 	}
 	return e, nil
-}
-
-// isAccountID reports whether s looks like accountservice's ids: decimal digits, short
-// enough for a uint64.
-func isAccountID(s string) bool {
-	if len(s) == 0 || len(s) > 20 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // vipRecord is one handled event as /vips shows it: which account, which trace to open in
