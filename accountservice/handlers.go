@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 
 	"tracelab/common/accountid"
@@ -21,11 +20,8 @@ type AccountResponse struct {
 	ImageData *Image `json:"imageData,omitempty"`
 }
 
-// servedBy names this process in answers, so a load-balanced demo shows who served what.
-var servedBy = func() string {
-	host, _ := os.Hostname()
-	return serviceName + "@" + host
-}()
+// servedBy names this process in answers.
+var servedBy = respond.ServedBy(serviceName)
 
 // handleGetAccount answers GET /accounts/{id}: the account from bolt, a quote and an image
 // fetched concurrently, and, for a VIP, an event on the message queue. Only the account is

@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 
 	"tracelab/common/accountid"
@@ -17,11 +16,8 @@ import (
 	"tracelab/common/tracing"
 )
 
-// servedBy names this process in answers, so a load-balanced demo shows who served what.
-var servedBy = func() string {
-	host, _ := os.Hostname()
-	return serviceName + "@" + host
-}()
+// servedBy names this process in answers.
+var servedBy = respond.ServedBy(serviceName)
 
 // handleAccountImage answers GET /accounts/{id} with the url of the account's picture.
 // It is cheap on purpose (no image work): accountservice calls it on every account read,

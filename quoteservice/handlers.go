@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -23,11 +22,8 @@ const MaxStrength = 100
 
 var errBadStrength = fmt.Errorf("strength must be a whole number from 0 to %d", MaxStrength)
 
-// servedBy names this process in answers, so a load-balanced demo shows who served what.
-var servedBy = func() string {
-	host, _ := os.Hostname()
-	return serviceName + "@" + host
-}()
+// servedBy names this process in answers.
+var servedBy = respond.ServedBy(serviceName)
 
 // handleQuote answers GET /api/quote?strength=N&language=xx with the quote of the day.
 // strength burns CPU in a child span, so the trace shows the time spent where it is spent.

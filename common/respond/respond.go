@@ -6,6 +6,7 @@ package respond
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 )
 
 // JSON writes v as the JSON body with the given status.
@@ -29,4 +30,11 @@ func NotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
 	})
+}
+
+// ServedBy names this process in answers ("quoteservice@<hostname>"), so a load-balanced
+// demo shows which replica served what. It is computed once, at start.
+func ServedBy(service string) string {
+	host, _ := os.Hostname()
+	return service + "@" + host
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -143,5 +144,12 @@ func TestRecorderReachesUnderlyingWriter(t *testing.T) {
 	resp.Body.Close()
 	if err := <-deadlineErr; err != nil {
 		t.Errorf("ResponseController(Recorder).SetWriteDeadline = %v, want nil", err)
+	}
+}
+
+func TestServedBy(t *testing.T) {
+	host, _ := os.Hostname()
+	if got, want := respond.ServedBy("quoteservice"), "quoteservice@"+host; got != want {
+		t.Errorf("ServedBy(quoteservice) = %q, want %q", got, want)
 	}
 }
