@@ -101,14 +101,6 @@ func (s span) count() int {
 	return n
 }
 
-// each calls f for s and every span below it.
-func (s span) each(f func(*span)) {
-	f(&s)
-	for _, c := range s.children {
-		c.each(f)
-	}
-}
-
 // waitForTrace reads trace id from Jaeger until it holds want spans (spans arrive a
 // flush interval after they finish; vipservice's a little later), and returns it.
 func waitForTrace(t *testing.T, id string, want int) jaegerapi.Trace {

@@ -59,9 +59,6 @@ func (c *Closer) Close() error {
 	return errors.Join(c.tracer.Close(), c.logs.Close())
 }
 
-// Stats are the tracer's span counts: reported, dropped, failed.
-func (c *Closer) Stats() tracing.ReporterStats { return c.tracer.Stats() }
-
 // Handler wraps routes in the tracing middleware (outside) and the access log (inside, so
 // its lines carry the trace id), and serves GET /healthz beside them, neither traced nor
 // logged: orchestrators and `make run` probe it every few seconds, and those traces and
