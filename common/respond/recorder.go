@@ -10,8 +10,14 @@ type Recorder struct {
 	bytes  int
 }
 
-// NewRecorder wraps w.
-func NewRecorder(w http.ResponseWriter) *Recorder { return &Recorder{ResponseWriter: w} }
+// NewRecorder wraps w, unless w is a Recorder already: the tracing middleware and the
+// access log both want the status, and one wrapper can tell them both.
+func NewRecorder(w http.ResponseWriter) *Recorder {
+	if r, ok := w.(*Recorder); ok {
+		return r
+	}
+	return &Recorder{ResponseWriter: w}
+}
 
 // WriteHeader records the first final status written. An informational 1xx (103 Early
 // Hints) comes before the real answer, so it is passed on but not recorded; 101 Switching

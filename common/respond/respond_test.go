@@ -153,3 +153,18 @@ func TestServedBy(t *testing.T) {
 		t.Errorf("ServedBy(quoteservice) = %q, want %q", got, want)
 	}
 }
+
+// TestNewRecorderReuses: a second middleware gets the recorder the first one made, and both
+// see what the handler wrote.
+func TestNewRecorderReuses(t *testing.T) {
+	outer := respond.NewRecorder(httptest.NewRecorder())
+	inner := respond.NewRecorder(outer)
+	if inner != outer {
+		t.Fatalf("NewRecorder(a Recorder) made a new wrapper, want the same one")
+	}
+	inner.WriteHeader(http.StatusTeapot)
+	_, _ = inner.Write([]byte("short and stout"))
+	if outer.Status() != http.StatusTeapot || outer.Bytes() != 15 {
+		t.Errorf("outer recorder sees %d, %d bytes; want 418, 15", outer.Status(), outer.Bytes())
+	}
+}
