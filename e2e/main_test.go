@@ -49,6 +49,12 @@ func TestMain(m *testing.M) {
 }
 
 func runSuite(m *testing.M) int {
+	// The reliability suite starts landscapes too, and they share Jaeger: one at a time.
+	unlock, err := landscape.Exclusive()
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer unlock()
 	root, err := filepath.Abs("..")
 	if err != nil {
 		return fail("%v", err)

@@ -225,6 +225,7 @@ func (l *Landscape) stop(r *running) {
 	}
 	l.note("stopping %s", r.name)
 	_ = r.cmd.Process.Signal(syscall.SIGTERM) // fails only if it has just exited
+	_ = r.cmd.Process.Signal(syscall.SIGCONT) // a process left frozen (Freeze) gets the SIGTERM too
 	timeout := time.NewTimer(l.cfg.StopTimeout)
 	defer timeout.Stop()
 	select {
