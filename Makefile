@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run trace load loadgen test validate bench fmt-check clean
+.PHONY: help build run trace load loadgen test test-reliability validate bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -33,16 +33,23 @@ loadgen:
 	go build -o bin/ ./cmd/loadgen
 	./bin/loadgen $(ARGS)
 
-## test: vet, then every test with the race detector, the end-to-end traces in Jaeger included
-##       (needs RabbitMQ on 127.0.0.1:5672; builds Jaeger first if it has none, ~10 minutes once),
+## test: vet, then every test with the race detector, the end-to-end traces in Jaeger and the
+##       reliability suite included (needs RabbitMQ on 127.0.0.1:5672, and rabbitmq-server installed
+##       for the fault tests' private node; builds Jaeger first if it has none, ~10 minutes once),
 ##       then the deploy files' checks (make validate)
 test:
 	go vet ./...
 	@scripts/ensure-jaeger.sh >/dev/null
 	go test -race -count=1 ./...
 	@echo "go benchmarks, once each, so they keep compiling and running:"
-	go test -run '^$$' -bench . -benchtime 1x $$(go list ./... | grep -v /e2e$$)
+	go test -run '^$$' -bench . -benchtime 1x $$(go list ./... | grep -v -e /e2e$$ -e /reliability$$)
 	cd deploy/validate && go vet ./... && go test -count=1 ./...
+
+## test-reliability: only the reliability suite (part of make test): hostile requests through the edge,
+##                   and faults (broker stopped, services frozen or killed, Jaeger stalled) under load;
+##                   see RELIABILITY.md
+test-reliability:
+	go test -count=1 -v ./reliability/
 
 ## validate: check docker-compose.yml, deploy/ (Kubernetes, Swarm, Logstash, Kibana), the Dockerfile
 ##           and copyall.sh against the code, with the tools that read them (module deploy/validate;
