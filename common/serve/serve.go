@@ -1,6 +1,7 @@
 // Package serve runs a service's HTTP server the same way in every tracelab service: sane
-// timeouts and header limits, and a graceful stop that drains requests in flight before
-// the caller flushes its spans.
+// timeouts and header limits, JSON answers even where net/http would answer in plain text
+// (answers.go), and a graceful stop that drains requests in flight before the caller
+// flushes its spans.
 package serve
 
 import (
@@ -17,10 +18,11 @@ import (
 const DrainTimeout = 10 * time.Second
 
 // NewServer returns an http.Server for h with timeouts that stop slow clients from holding
-// connections forever, and a limit on header size.
+// connections forever, and a limit on header size. ServeMux's own text answers (its
+// redirects, 405) come out as JSON like h's.
 func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           jsonAnswers(h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -30,9 +32,23 @@ func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
+// answerMargin is how much longer than its slowest handler a server gives an answer to be
+// written: enough for a small JSON error.
+const answerMargin = 5 * time.Second
+
+// AllowHandlerTime makes srv's WriteTimeout outlast a handler that may take up to d, so
+// that such a handler still gets its answer out. net/http arms the WriteTimeout when it
+// has read a request's headers, and a handler that answers after it has passed writes
+// into a connection that is already cut: the client sees the connection break, not the
+// handler's 504.
+func AllowHandlerTime(srv *http.Server, d time.Duration) {
+	srv.WriteTimeout = max(srv.WriteTimeout, d+answerMargin)
+}
+
 // Run serves srv on addr until ctx is cancelled (SIGINT/SIGTERM in main), then stops
 // accepting, waits up to DrainTimeout for requests in flight, and returns. With
-// srv.TLSConfig set it serves HTTPS with the certificates in that config.
+// srv.TLSConfig set it serves HTTPS (HTTP/2 and HTTP/1.1) with the certificates in that
+// config.
 func Run(ctx context.Context, log *slog.Logger, srv *http.Server, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -43,16 +59,12 @@ func Run(ctx context.Context, log *slog.Logger, srv *http.Server, addr string) e
 
 // RunListener is Run on a listener the caller opened (tests listen on port 0).
 func RunListener(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener) error {
+	addr := ln.Addr().String()
+	useTLS := srv.TLSConfig != nil
+	ln = answerListener(srv, ln, log)
 	errc := make(chan error, 1)
-	useTLS := srv.TLSConfig != nil // read before Serve: it configures HTTP/2 in TLSConfig
-	go func() {
-		if useTLS {
-			errc <- srv.ServeTLS(ln, "", "")
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	log.Info("listening", "server.address", ln.Addr().String(), "tls", useTLS)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "server.address", addr, "tls", useTLS)
 
 	select {
 	case err := <-errc:
@@ -69,4 +81,30 @@ func RunListener(ctx context.Context, log *slog.Logger, srv *http.Server, ln net
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// answerListener wraps ln so that net/http's own plain-text answers go out as JSON (see
+// answers.go): every connection is a jsonAnswerConn, or, with srv.TLSConfig set, a
+// connection whose TLS handshake tlsListener has done, so the rewrite sees plain text.
+func answerListener(srv *http.Server, ln net.Listener, log *slog.Logger) net.Listener {
+	if srv.TLSConfig == nil {
+		return jsonAnswerListener{ln}
+	}
+	srv.TLSConfig = withHTTPProtocols(srv.TLSConfig)
+	handshakeTimeout := srv.ReadHeaderTimeout
+	if handshakeTimeout <= 0 {
+		handshakeTimeout = 10 * time.Second
+	}
+	return newTLSListener(ln, srv.TLSConfig, handshakeTimeout, log)
+}
+
+// jsonAnswerListener hands out its connections as jsonAnswerConns.
+type jsonAnswerListener struct{ net.Listener }
+
+func (l jsonAnswerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &jsonAnswerConn{Conn: c}, nil
 }
