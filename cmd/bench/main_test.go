@@ -9,20 +9,35 @@ import (
 func TestTracerCounts(t *testing.T) {
 	log := strings.Join([]string{
 		`edge           | {"log.level":"info","message":"access","service.name":"edge"}`,
-		`edge           | {"log.level":"info","message":"tracer closed: spans reported 20, dropped 0, failed 0","spans.started":20,"spans.finished":20,"spans.jaeger.reported":20,"spans.jaeger.dropped":0,"spans.jaeger.failed":0}`,
-		`accountservice | {"log.level":"warn","message":"tracer closed: spans reported 7, dropped 2, failed 1","spans.started":10,"spans.finished":10,"spans.jaeger.reported":7,"spans.jaeger.dropped":2,"spans.jaeger.failed":1}`,
+		`edge           | {"log.level":"info","message":"tracer closed: spans reported 20, dropped 0, unconfirmed 0","spans.started":20,"spans.finished":20,"spans.jaeger.reported":20,"spans.jaeger.dropped":0,"spans.jaeger.unconfirmed":0}`,
+		`accountservice | {"log.level":"warn","message":"tracer closed: spans reported 7, dropped 2, unconfirmed 1","spans.started":10,"spans.finished":10,"spans.jaeger.reported":7,"spans.jaeger.dropped":2,"spans.jaeger.unconfirmed":1}`,
 		`jaeger         | 2026-11-22T01:00:00Z info something`,
 	}, "\n")
 	got, err := tracerCounts(strings.NewReader(log))
-	want := spanCounts{Finished: 30, Reported: 27, Dropped: 2, Failed: 1}
+	want := spanCounts{Finished: 30, Reported: 27, Dropped: 2, Unconfirmed: 1}
 	if err != nil || got != want {
 		t.Errorf("tracerCounts() = %+v, %v; want %+v", got, err, want)
 	}
-	if lost := (spanCounts{Reported: 27, Dropped: 2, Failed: 1, JaegerAccepted: 25}).Lost(); lost != 5 {
-		t.Errorf("Lost() = %d, want 5: 2 dropped, 1 failed, 2 reported but not accepted", lost)
+}
+
+func TestLost(t *testing.T) {
+	tests := []struct {
+		name   string
+		counts spanCounts
+		want   int64
+	}{
+		{"dropped, and reported but not accepted", spanCounts{Reported: 27, Dropped: 2, Unconfirmed: 1, JaegerAccepted: 25}, 5},
+		{"unconfirmed but stored", spanCounts{Reported: 10, Unconfirmed: 1160, JaegerAccepted: 1170}, 0},
+		{"unconfirmed and not stored", spanCounts{Reported: 10, Unconfirmed: 5, JaegerAccepted: 12}, 3},
+		{"Jaeger's count unknown", spanCounts{Reported: 27, JaegerAccepted: -1}, 0},
+		{"Jaeger's count unknown: unconfirmed is lost", spanCounts{Reported: 27, Dropped: 1, Unconfirmed: 2, JaegerAccepted: -1}, 3},
 	}
-	if lost := (spanCounts{Reported: 27, JaegerAccepted: -1}).Lost(); lost != 0 {
-		t.Errorf("Lost() with Jaeger's count unknown = %d, want 0", lost)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.counts.Lost(); got != tt.want {
+				t.Errorf("%+v.Lost() = %d, want %d", tt.counts, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -47,8 +47,8 @@ func New(service, logLevel string, getenv func(string) string, stdout io.Writer)
 }
 
 // Closer ends what New started, in the order that loses nothing: first the tracer, which
-// sends every buffered span and logs how many were reported, dropped or failed, then the
-// log lines still buffered.
+// sends every buffered span and logs how many were reported, dropped or unconfirmed, then
+// the log lines still buffered.
 type Closer struct {
 	tracer *tracing.Closer
 	logs   *logging.BufferedWriter

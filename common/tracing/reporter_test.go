@@ -16,7 +16,7 @@ import (
 )
 
 // TestCloserStats: every finished span is accounted for, as reported when the collector
-// takes it and as failed when it does not, and Close says so in one line.
+// takes it and as unconfirmed when it does not, and Close says so in one line.
 func TestCloserStats(t *testing.T) {
 	const n = 2000
 	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,9 +33,9 @@ func TestCloserStats(t *testing.T) {
 		{"collector accepts", collector.endpoint(),
 			ReporterStats{Started: n, Finished: n, Reported: n, Destinations: []DestinationStats{{Name: "jaeger", Reported: n}}}, "INFO"},
 		{"collector answers 503", refusing.URL + "/api/traces",
-			ReporterStats{Started: n, Finished: n, Failed: n, Destinations: []DestinationStats{{Name: "jaeger", Failed: n}}}, "WARN"},
+			ReporterStats{Started: n, Finished: n, Unconfirmed: n, Destinations: []DestinationStats{{Name: "jaeger", Unconfirmed: n}}}, "WARN"},
 		{"collector unreachable", "http://" + closedAddr(t) + "/api/traces",
-			ReporterStats{Started: n, Finished: n, Failed: n, Destinations: []DestinationStats{{Name: "jaeger", Failed: n}}}, "WARN"},
+			ReporterStats{Started: n, Finished: n, Unconfirmed: n, Destinations: []DestinationStats{{Name: "jaeger", Unconfirmed: n}}}, "WARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,9 +64,12 @@ func TestCloserStats(t *testing.T) {
 			if got := closer.Stats(); !reflect.DeepEqual(got, tt.wantStats) {
 				t.Errorf("Stats() after Close =\n%+v\nwant\n%+v", got, tt.wantStats)
 			}
-			want := fmt.Sprintf("tracer closed: spans reported %d, dropped %d, failed %d",
-				tt.wantStats.Reported, tt.wantStats.Dropped, tt.wantStats.Failed)
-			assertCloseLine(t, lines(), tt.wantLevel, want)
+			want := fmt.Sprintf("tracer closed: spans reported %d, dropped %d, unconfirmed %d",
+				tt.wantStats.Reported, tt.wantStats.Dropped, tt.wantStats.Unconfirmed)
+			line := assertCloseLine(t, lines(), tt.wantLevel, want)
+			if got := line.Attrs["spans.jaeger.unconfirmed"]; got != float64(tt.wantStats.Unconfirmed) {
+				t.Errorf("close line spans.jaeger.unconfirmed = %v, want %d", got, tt.wantStats.Unconfirmed)
+			}
 			if err := closer.Close(); err != nil {
 				t.Errorf("second Close() = %v, want nil", err)
 			}
@@ -142,7 +145,7 @@ func TestCloserStatsDropped(t *testing.T) {
 	if got := closer.Stats(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Stats() after Close =\n%+v\nwant\n%+v", got, want)
 	}
-	line := assertCloseLine(t, lines(), "WARN", "tracer closed: spans reported 2, dropped 9, failed 0")
+	line := assertCloseLine(t, lines(), "WARN", "tracer closed: spans reported 2, dropped 9, unconfirmed 0")
 	if got := line.Attrs["spans.jaeger.dropped"]; got != float64(9) {
 		t.Errorf("close line spans.jaeger.dropped = %v, want 9", got)
 	}
@@ -257,7 +260,7 @@ func TestZipkinSpanTree(t *testing.T) {
 	if got := closer.Stats(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Stats() =\n%+v\nwant\n%+v", got, want)
 	}
-	assertCloseLine(t, lines(), "INFO", "tracer closed: spans reported 3, dropped 0, failed 0")
+	assertCloseLine(t, lines(), "INFO", "tracer closed: spans reported 3, dropped 0, unconfirmed 0")
 }
 
 // TestJaegerAndZipkin reports to both: each destination gets every span from its own queue,
@@ -272,8 +275,8 @@ func TestJaegerAndZipkin(t *testing.T) {
 	}{
 		{"both up", false, ReporterStats{Started: n, Finished: n, Reported: 2 * n,
 			Destinations: []DestinationStats{{Name: "jaeger", Reported: n}, {Name: "zipkin", Reported: n}}}},
-		{"jaeger down", true, ReporterStats{Started: n, Finished: n, Reported: n, Failed: n,
-			Destinations: []DestinationStats{{Name: "jaeger", Failed: n}, {Name: "zipkin", Reported: n}}}},
+		{"jaeger down", true, ReporterStats{Started: n, Finished: n, Reported: n, Unconfirmed: n,
+			Destinations: []DestinationStats{{Name: "jaeger", Unconfirmed: n}, {Name: "zipkin", Reported: n}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

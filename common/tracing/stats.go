@@ -14,8 +14,10 @@ import (
 )
 
 // Closer, made by New, flushes and closes the tracer, and tells what became of its spans. The
-// Jaeger client drops a span silently when its reporter's queue is full, and loses a whole
-// batch when a send fails; Stats and the line Close logs make that loss visible.
+// Jaeger client drops a span silently when its reporter's queue is full, and cannot tell
+// what became of a batch whose POST failed: the collector refused it, or it stored it and
+// answered too late (a paused Jaeger does that). Stats and the line Close logs make both
+// visible; only the collector's own count of what it received says what was lost.
 type Closer struct {
 	close        func() error // the Jaeger tracer's Close
 	counts       *counts
@@ -28,7 +30,7 @@ type Closer struct {
 
 // Close flushes every span still queued or buffered (it blocks until each destination has
 // answered or timed out), then logs one line with the counts: info when every span was
-// reported, warn when some were dropped or failed. Later calls do nothing.
+// reported, warn when some were dropped or unconfirmed. Later calls do nothing.
 func (c *Closer) Close() error {
 	c.once.Do(func() {
 		c.err = c.close()
@@ -37,15 +39,15 @@ func (c *Closer) Close() error {
 		}
 		s := c.Stats()
 		level := slog.LevelInfo
-		if s.Dropped > 0 || s.Failed > 0 {
+		if s.Dropped > 0 || s.Unconfirmed > 0 {
 			level = slog.LevelWarn
 		}
 		attrs := []any{"spans.started", s.Started, "spans.finished", s.Finished}
 		for _, d := range s.Destinations {
 			attrs = append(attrs, "spans."+d.Name+".reported", d.Reported,
-				"spans."+d.Name+".dropped", d.Dropped, "spans."+d.Name+".failed", d.Failed)
+				"spans."+d.Name+".dropped", d.Dropped, "spans."+d.Name+".unconfirmed", d.Unconfirmed)
 		}
-		msg := fmt.Sprintf("tracer closed: spans reported %d, dropped %d, failed %d", s.Reported, s.Dropped, s.Failed)
+		msg := fmt.Sprintf("tracer closed: spans reported %d, dropped %d, unconfirmed %d", s.Reported, s.Dropped, s.Unconfirmed)
 		c.log.Log(context.Background(), level, msg, attrs...)
 	})
 	return c.err
@@ -55,26 +57,26 @@ func (c *Closer) Close() error {
 // (jaeger_tracer_started_spans, _finished_spans and _reporter_spans in its own metrics).
 // Only sampled spans count: the others are never sent. Every finished span is handed to
 // each destination, so once the tracer is closed, for each destination
-// Reported + Dropped + Failed == Finished; before that, the difference is still queued.
+// Reported + Dropped + Unconfirmed == Finished; before that, the difference is still queued.
 type ReporterStats struct {
 	Started  int64 // sampled spans started
 	Finished int64 // sampled spans finished, each handed to every destination's reporter
 
 	// The sums over the destinations: with Jaeger and Zipkin both on, a span that reaches
 	// both counts twice in Reported.
-	Reported int64 // accepted by the collector (for a UDP agent: sent)
-	Dropped  int64 // thrown away because the reporter's queue was full
-	Failed   int64 // lost with a batch the collector refused or did not answer in time
+	Reported    int64 // accepted by the collector (for a UDP agent: sent)
+	Dropped     int64 // thrown away because the reporter's queue was full: never sent
+	Unconfirmed int64 // in a batch the collector refused or did not answer in time: maybe stored, maybe lost
 
 	Destinations []DestinationStats // one per destination, Jaeger first
 }
 
 // DestinationStats is what became of the spans sent to one destination.
 type DestinationStats struct {
-	Name     string // "jaeger" or "zipkin"
-	Reported int64
-	Dropped  int64
-	Failed   int64
+	Name        string // "jaeger" or "zipkin"
+	Reported    int64
+	Dropped     int64
+	Unconfirmed int64
 }
 
 // Stats reads the counts now. It may be called at any time, from any goroutine; after
@@ -88,10 +90,10 @@ func (c *Closer) Stats() ReporterStats {
 		result := func(r string) int64 {
 			return c.counts.value("jaeger.tracer.reporter_spans", "destination", name, "result", r)
 		}
-		d := DestinationStats{Name: name, Reported: result("ok"), Dropped: result("dropped"), Failed: result("err")}
+		d := DestinationStats{Name: name, Reported: result("ok"), Dropped: result("dropped"), Unconfirmed: result("err")}
 		s.Reported += d.Reported
 		s.Dropped += d.Dropped
-		s.Failed += d.Failed
+		s.Unconfirmed += d.Unconfirmed
 		s.Destinations = append(s.Destinations, d)
 	}
 	return s

@@ -35,12 +35,12 @@ import (
 //   - the queue is the buffer for a collector that stalls: 10,000 spans last 6.6 s at
 //     1,500 a second, longer than the 5 s after which the client gives up on a POST, so
 //     even a collector that hangs a whole timeout drops no span from the queue (the
-//     batch that timed out is counted as failed);
+//     batch that timed out is counted as unconfirmed);
 //   - the flush interval bounds how long a span waits at low traffic, when batches do not
 //     fill: one second, so a trace is in Jaeger about a second after the request.
 //
 // Each destination has its own queue and goroutine, so a slow Zipkin does not hold up
-// Jaeger. Dropped and failed spans are counted: see Closer.Stats.
+// Jaeger. Dropped and unconfirmed spans are counted: see Closer.Stats.
 const (
 	// DefaultCollectorEndpoint is used when neither JAEGER_ENDPOINT nor JAEGER_AGENT_HOST/PORT
 	// is set. The HTTP collector does not drop spans the way UDP datagrams do under load.
@@ -181,7 +181,7 @@ func checkZipkinEndpoint(v string) error {
 
 // New builds the tracer described by s. Closing the returned Closer flushes every span
 // still buffered in the reporters, so a service closes it last, after its server has
-// drained; it then logs how many spans were reported, dropped and failed. Errors of the
+// drained; it then logs how many spans were reported, dropped and unconfirmed. Errors of the
 // reporters (an unreachable collector, say) are logged to log.
 func New(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
 	counts := newCounts()
