@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -42,6 +43,20 @@ func (s *Set) Duration(flagName, env string, def time.Duration, usage string) *t
 		}
 	}
 	return s.fs.Duration(flagName, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
+// Bool defines a boolean flag whose default is $env (true, false, 1, 0, as strconv.ParseBool
+// reads them), or def. On the command line, -name=false turns off a flag whose default is on.
+func (s *Set) Bool(flagName, env string, def bool, usage string) *bool {
+	if v := s.getenv(env); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s=%q: want true or false", env, v))
+		} else {
+			def = b
+		}
+	}
+	return s.fs.Bool(flagName, def, fmt.Sprintf("%s (env %s)", usage, env))
 }
 
 // Parse parses args and reports every environment variable that could not be read, so

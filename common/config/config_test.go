@@ -59,6 +59,34 @@ func TestDuration(t *testing.T) {
 	}
 }
 
+func TestBool(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want bool
+	}{
+		{"default", "", nil, true},
+		{"env false", "false", nil, false},
+		{"env 0", "0", nil, false},
+		{"env true", "TRUE", nil, true},
+		{"flag overrides env", "false", []string{"-trust=true"}, true},
+		{"flag turns the default off", "", []string{"-trust=false"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New("edge", env(map[string]string{"EDGE_TRUST": tt.env}))
+			trust := s.Bool("trust", "EDGE_TRUST", true, "trust callers")
+			if err := s.Parse(tt.args); err != nil {
+				t.Fatalf("Parse(%q) error: %v", tt.args, err)
+			}
+			if *trust != tt.want {
+				t.Errorf("trust with env %q, args %q = %v, want %v", tt.env, tt.args, *trust, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -70,6 +98,7 @@ func TestParseErrors(t *testing.T) {
 		{"every bad env", map[string]string{"QUOTE_TIMEOUT": "soon", "DRAIN_TIMEOUT": "later"}, nil,
 			[]string{"QUOTE_TIMEOUT", "DRAIN_TIMEOUT"}},
 		{"bad duration flag", nil, []string{"-timeout", "5"}, []string{"timeout"}},
+		{"bad bool env", map[string]string{"EDGE_TRUST": "perhaps"}, nil, []string{"EDGE_TRUST", `"perhaps"`, "true or false"}},
 		{"unknown flag", nil, []string{"-nope"}, []string{"nope"}},
 	}
 	for _, tt := range tests {
@@ -78,6 +107,7 @@ func TestParseErrors(t *testing.T) {
 			s.fs.SetOutput(&strings.Builder{}) // the usage text is not what is tested
 			s.Duration("timeout", "QUOTE_TIMEOUT", time.Second, "how long to wait")
 			s.Duration("drain", "DRAIN_TIMEOUT", time.Second, "how long to drain")
+			s.Bool("trust", "EDGE_TRUST", true, "trust callers")
 			err := s.Parse(tt.args)
 			if err == nil {
 				t.Fatalf("Parse(%q) with env %v error = nil, want one", tt.args, tt.env)
