@@ -71,7 +71,7 @@ type spanCounts struct {
 	Finished       int64 `json:"finished"`
 	Reported       int64 `json:"reported"`
 	Dropped        int64 `json:"dropped"`
-	Unconfirmed    int64 `json:"unconfirmed"` // sent, but the collector did not confirm them: maybe stored
+	Unconfirmed    int64 `json:"unconfirmed"`     // sent, but the collector did not confirm them: maybe stored
 	JaegerAccepted int64 `json:"jaeger_accepted"` // -1 when Jaeger's metrics could not be read
 }
 

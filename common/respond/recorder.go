@@ -46,6 +46,11 @@ func (r *Recorder) Status() int {
 	return r.status
 }
 
+// Wrote reports whether a final status has been written (explicitly, or by writing a
+// body). A handler that panics before it did sends nothing at all: net/http ends the
+// connection, so there is no status to report.
+func (r *Recorder) Wrote() bool { return r.status != 0 }
+
 // Bytes is the number of body bytes written.
 func (r *Recorder) Bytes() int { return r.bytes }
 
