@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +13,7 @@ import (
 
 	"tracelab/common/logging"
 	"tracelab/common/respond"
+	"tracelab/internal/servicetest"
 )
 
 // startServer runs srv with RunListener on a port of its own until the test ends, and
@@ -44,42 +43,6 @@ func testTLSConfig(t *testing.T) *tls.Config {
 	ts.StartTLS()
 	defer ts.Close()
 	return &tls.Config{Certificates: ts.TLS.Certificates, MinVersion: tls.VersionTLS12}
-}
-
-// rawAnswer is what a server answered to bytes a client sent.
-type rawAnswer struct {
-	status   int
-	header   http.Header
-	close    bool   // the server said Connection: close
-	errorMsg string // the "error" of a JSON body
-	body     string
-}
-
-// sendRaw writes raw on c, exactly as given, and reads one answer.
-func sendRaw(t *testing.T, c net.Conn, raw string) rawAnswer {
-	t.Helper()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatalf("writing %q: %v", raw, err)
-	}
-	var req *http.Request // ReadResponse needs it only to know that HEAD has no body
-	if strings.HasPrefix(raw, "HEAD ") {
-		req = &http.Request{Method: http.MethodHead}
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), req)
-	if err != nil {
-		t.Fatalf("answer to %q: %v", raw, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	a := rawAnswer{status: resp.StatusCode, header: resp.Header, close: resp.Close, body: string(body)}
-	var e struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil {
-		a.errorMsg = e.Error
-	}
-	return a
 }
 
 // muxWithoutCatchAll has no "/" route, so ServeMux itself answers what matches nothing:
@@ -135,26 +98,25 @@ func TestGoAnswersAreJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			start := time.Now()
-			got := sendRaw(t, c, tt.raw)
+			got := servicetest.SendRaw(t, c, tt.raw)
 			checkGoAnswer(t, tt.raw, got, tt.wantStatus, tt.wantError, tt.wantLocation)
 			// A server that drained the short body first would answer after its ReadTimeout.
-			if elapsed := time.Since(start); elapsed > 2*time.Second {
-				t.Errorf("answer to %q took %v, want it at once", tt.raw, elapsed)
+			if got.Elapsed > 2*time.Second {
+				t.Errorf("answer to %q took %v, want it at once", tt.raw, got.Elapsed)
 			}
 		})
 	}
 }
 
-func checkGoAnswer(t *testing.T, raw string, got rawAnswer, wantStatus int, wantError, wantLocation string) {
+func checkGoAnswer(t *testing.T, raw string, got servicetest.RawAnswer, wantStatus int, wantError, wantLocation string) {
 	t.Helper()
-	if got.status != wantStatus || got.errorMsg != wantError {
-		t.Errorf("answer to %.60q = %d %q, want %d {\"error\": %q}", raw, got.status, got.body, wantStatus, wantError)
+	if got.Status != wantStatus || got.Error != wantError {
+		t.Errorf("answer to %.60q = %d %q, want %d {\"error\": %q}", raw, got.Status, got.Body, wantStatus, wantError)
 	}
-	if ct := got.header.Get("Content-Type"); ct != "application/json" {
+	if ct := got.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("answer to %.60q: Content-Type %q, want application/json", raw, ct)
 	}
-	if loc := got.header.Get("Location"); loc != wantLocation {
+	if loc := got.Header.Get("Location"); loc != wantLocation {
 		t.Errorf("answer to %.60q: Location %q, want %q", raw, loc, wantLocation)
 	}
 }
@@ -173,8 +135,8 @@ func TestHandlerAnswersPassThrough(t *testing.T) {
 		{"GET /text HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 Bad Request" + goErrorHeaders + "400 Bad Request"},
 		{"GET /dir/ HTTP/1.1\r\nHost: x\r\n\r\n", "\"dir\"\n"},
 	} {
-		if got := sendRaw(t, c, tt.raw); got.status != http.StatusOK || got.body != tt.wantBody || got.close {
-			t.Errorf("answer to %q = %d %q (close %v), want 200 %q on a connection kept open", tt.raw, got.status, got.body, got.close, tt.wantBody)
+		if got := servicetest.SendRaw(t, c, tt.raw); got.Status != http.StatusOK || got.Body != tt.wantBody || got.Close {
+			t.Errorf("answer to %q = %d %q (close %v), want 200 %q on a connection kept open", tt.raw, got.Status, got.Body, got.Close, tt.wantBody)
 		}
 	}
 }
@@ -221,13 +183,8 @@ func TestRunServesHTTP2AndHTTP1OverTLS(t *testing.T) {
 	}
 
 	t.Run("net/http's own answer over TLS", func(t *testing.T) {
-		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
 		raw := "GET / HTTP/1.1\r\n\r\n"
-		checkGoAnswer(t, raw, sendRaw(t, c, raw), http.StatusBadRequest, "missing required Host header", "")
+		checkGoAnswer(t, raw, servicetest.SendRaw(t, servicetest.DialTLS(t, addr), raw), http.StatusBadRequest, "missing required Host header", "")
 	})
 	t.Run("plain HTTP to the TLS port", func(t *testing.T) {
 		c, err := net.Dial("tcp", addr)
@@ -236,7 +193,7 @@ func TestRunServesHTTP2AndHTTP1OverTLS(t *testing.T) {
 		}
 		defer c.Close()
 		raw := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-		checkGoAnswer(t, raw, sendRaw(t, c, raw), http.StatusBadRequest, "this port speaks HTTPS: use https://", "")
+		checkGoAnswer(t, raw, servicetest.SendRaw(t, c, raw), http.StatusBadRequest, "this port speaks HTTPS: use https://", "")
 	})
 }
 
