@@ -67,8 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	srv := serve.NewServer(newServer(log, tracer, routeTable(accounts, images), *upstreamTimeout), log)
-	srv.TLSConfig = tlsConfig
+	srv := newHTTPServer(newServer(log, tracer, routeTable(accounts, images), *upstreamTimeout), log, *upstreamTimeout, tlsConfig)
 	return serve.Run(ctx, log, srv, *addr)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,13 +57,61 @@ func routeTable(accountservice, imageservice *url.URL) []route {
 
 // handleProxy forwards a route's requests through proxy and gives each at most timeout,
 // from the moment it arrives until the last byte of the answer, so a hung upstream cannot
-// hold the caller and one of our connections forever.
+// hold the caller and one of our connections forever. A request body goes upstream as a
+// clientBody, so that a failure to read it is blamed on the client, not on the upstream.
 func handleProxy(proxy http.Handler, timeout time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		proxy.ServeHTTP(w, r.WithContext(ctx))
+		if r.ContentLength != 0 {
+			body := &clientBody{ReadCloser: r.Body}
+			r = r.WithContext(context.WithValue(ctx, clientBodyKey{}, body))
+			r.Body = body
+		} else {
+			r = r.WithContext(ctx)
+		}
+		proxy.ServeHTTP(w, r)
 	})
+}
+
+// clientBodyKey is where the request's context holds its clientBody: ReverseProxy hands
+// its ErrorHandler the outgoing request, whose body it has wrapped, but the context is the
+// same.
+type clientBodyKey struct{}
+
+// clientBody is the body of a request as the edge forwards it. It remembers why reading
+// it failed: the transport reports a broken or unfinished body (a bad chunk size, fewer
+// bytes than Content-Length, a client too slow for the edge's ReadTimeout) as the call's
+// error, and only the body can tell that the fault was the client's.
+type clientBody struct {
+	io.ReadCloser
+	mu  sync.Mutex // the transport reads on a goroutine of its own
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		b.err = err
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// readError is why reading the body failed, or nil.
+func (b *clientBody) readError() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// clientBodyError is why the client's body of r could not be read, or nil.
+func clientBodyError(r *http.Request) error {
+	if b, ok := r.Context().Value(clientBodyKey{}).(*clientBody); ok {
+		return b.readError()
+	}
+	return nil
 }
 
 // newProxy builds the reverse proxy for rt. Its transport is traced: the call upstream gets
@@ -111,10 +160,18 @@ func newTransport() *http.Transport {
 // handleUpstreamError answers a request the upstream could not: 504 when it took too long,
 // 502 when it could not be reached or broke off, as JSON naming only the service. The
 // cause is logged with the request's context, so the line carries the trace id the
-// caller got in X-Trace-Id. A client that hung up is no failure of ours.
+// caller got in X-Trace-Id. A client that hung up is no failure of ours, and neither is a
+// request body the client broke off or mangled: that is a 400, whatever the transport
+// made of it (a read timeout would otherwise pass for the upstream's).
 func handleUpstreamError(log *slog.Logger, service string) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		ctx := r.Context()
+		if bodyErr := clientBodyError(r); bodyErr != nil {
+			log.InfoContext(ctx, "bad request body", "service.target.name", service, "err", bodyErr)
+			closeAfterAnswer(w, r)
+			respond.Error(w, http.StatusBadRequest, "the request body could not be read")
+			return
+		}
 		switch {
 		case isTimeout(err):
 			log.ErrorContext(ctx, "upstream timed out", "service.target.name", service, "err", err)

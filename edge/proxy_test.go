@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -453,6 +457,63 @@ func BenchmarkProxy(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				proxy.ServeHTTP(&discardWriter{h: http.Header{}}, req)
+			}
+		})
+	}
+}
+
+// failingBody is a request body that gives some bytes, then fails with err, as a client's
+// body does when it is broken off, mangled or too slow.
+type failingBody struct {
+	data string
+	err  error
+}
+
+func (b *failingBody) Read(p []byte) (int, error) {
+	if b.data == "" {
+		return 0, b.err
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+func (b *failingBody) Close() error { return nil }
+
+// TestProxyBlamesTheClientForItsBody: should a route take a body, a body that cannot be
+// read is the client's fault, a 400, however the transport reports it: not the 502 or
+// 504 that blame the upstream.
+func TestProxyBlamesTheClientForItsBody(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"shorter than its Content-Length", io.ErrUnexpectedEOF},
+		{"a bad chunk size", errors.New("invalid byte in chunk length")},
+		{"slower than the ReadTimeout", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// accountservice reads the whole body before it answers, as a route taking one would.
+			upstream := newFakeAccountService(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, err := io.Copy(io.Discard, r.Body); err != nil {
+					return // the edge broke the request off
+				}
+				answerAccount().ServeHTTP(w, r)
+			}))
+			u, _ := url.Parse(upstream.URL)
+			tracer := mocktracer.New()
+			proxy := tracing.Middleware(tracer)(handleProxy(newProxy(logging.Discard(), routeTable(u, u)[0], nil), 10*time.Second))
+
+			req := httptest.NewRequest(http.MethodPost, "https://edge.example/api/accounts/10000", &failingBody{data: "abc", err: tt.err})
+			req.ContentLength = 100
+			resp := do(proxy, req)
+
+			if got := errorMessage(t, resp); resp.StatusCode != http.StatusBadRequest || got != "the request body could not be read" {
+				t.Errorf("POST with a body %s = %d %q, want 400 %q", tt.name, resp.StatusCode, got, "the request body could not be read")
+			}
+			if got := findSpan(t, tracer, "HTTP POST").Tag(string(ext.Error)); got != nil {
+				t.Errorf("server span tag error = %v, want none: the client failed, not the edge", got)
 			}
 		})
 	}
