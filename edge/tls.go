@@ -64,7 +64,23 @@ func newTLSConfig(certFile, keyFile string, log *slog.Logger) (*tls.Config, erro
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
+		CipherSuites: aeadSuites,
 	}, nil
+}
+
+// aeadSuites are the TLS 1.2 cipher suites the edge offers: an ECDHE key exchange (forward
+// secrecy) with an AEAD cipher, AES-GCM or ChaCha20-Poly1305, for an ECDSA certificate
+// (the self-signed one) or an RSA one. Go's defaults also offer ECDHE with AES-CBC and
+// SHA-1 HMACs, kept for old clients: CBC with MAC-then-encrypt is what padding-oracle and
+// timing attacks (Lucky13) go after, and every client of the last decade has an AEAD suite.
+// TLS 1.3 ignores this list: all of its suites are AEAD.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 }
 
 // selfSignedCertificate makes an ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1,

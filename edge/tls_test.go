@@ -11,17 +11,20 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/opentracing/opentracing-go/mocktracer"
 
 	"tracelab/common/logging"
+	"tracelab/internal/servicetest"
 )
 
 func TestSelfSignedCertificate(t *testing.T) {
@@ -161,6 +164,121 @@ func TestNewTLSConfigFromFiles(t *testing.T) {
 			}
 			if !tt.wantErr && !bytes.Equal(cfg.Certificates[0].Certificate[0], cert.Certificate[0]) {
 				t.Errorf("newTLSConfig(%q, %q) serves another certificate than the file's", tt.certFile, tt.keyFile)
+			}
+		})
+	}
+}
+
+// TestTLSOffersOnlyAEADSuites: in TLS 1.2 the edge agrees only to ECDHE with AES-GCM or
+// ChaCha20-Poly1305; a client that offers nothing but CBC gets no connection. TLS 1.3 is
+// unaffected.
+func TestTLSOffersOnlyAEADSuites(t *testing.T) {
+	cfg, err := newTLSConfig("", "", logging.Discard())
+	if err != nil {
+		t.Fatalf("newTLSConfig(\"\", \"\") = %v", err)
+	}
+	tests := []struct {
+		name    string
+		version uint16
+		suite   uint16 // the only one the client offers; 0 for TLS 1.3's own
+		wantOK  bool
+	}{
+		{"ECDHE-ECDSA AES-128-CBC-SHA", tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false},
+		{"ECDHE-ECDSA AES-256-CBC-SHA", tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, false},
+		{"ECDHE-ECDSA AES-128-GCM", tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true},
+		{"ECDHE-ECDSA AES-256-GCM", tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, true},
+		{"ECDHE-ECDSA ChaCha20-Poly1305", tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, true},
+		{"TLS 1.3", tls.VersionTLS13, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := &tls.Config{InsecureSkipVerify: true, MinVersion: tt.version, MaxVersion: tt.version}
+			if tt.suite != 0 {
+				client.CipherSuites = []uint16{tt.suite}
+			}
+			state, err := handshake(cfg, client)
+			if (err == nil) != tt.wantOK {
+				t.Fatalf("handshake offering only %s = %v, want success %v", tt.name, err, tt.wantOK)
+			}
+			if tt.wantOK && tt.suite != 0 && state.CipherSuite != tt.suite {
+				t.Errorf("handshake offering only %s agreed on %s", tt.name, tls.CipherSuiteName(state.CipherSuite))
+			}
+		})
+	}
+	// The RSA suites, for a certificate of EDGE_TLS_CERT, follow the same rule.
+	for _, id := range cfg.CipherSuites {
+		name := tls.CipherSuiteName(id)
+		if !strings.HasPrefix(name, "TLS_ECDHE_") || !(strings.Contains(name, "_GCM_") || strings.Contains(name, "CHACHA20_POLY1305")) {
+			t.Errorf("CipherSuites offers %s, want only ECDHE with AES-GCM or ChaCha20-Poly1305", name)
+		}
+	}
+}
+
+// handshake runs a TLS handshake between a server with config server and a client with
+// config client, over an in-memory pipe, and returns what the client agreed on.
+func handshake(server, client *tls.Config) (tls.ConnectionState, error) {
+	sc, cc := net.Pipe()
+	defer sc.Close()
+	defer cc.Close()
+	go func() { _ = tls.Server(sc, server).Handshake() }()
+	c := tls.Client(cc, client)
+	if err := c.Handshake(); err != nil {
+		return tls.ConnectionState{}, err
+	}
+	return c.ConnectionState(), nil
+}
+
+// TestRunServesHTTP2AndHTTP1: the edge answers over HTTP/2 and HTTP/1.1 alike, tells the
+// upstream the request came over HTTPS in both, and net/http's own answers to a request it
+// cannot read are JSON, over TLS too.
+func TestRunServesHTTP2AndHTTP1(t *testing.T) {
+	upstream := newFakeAccountService(t, answerAccount())
+	addr := startEdge(t, upstream.URL)
+
+	for _, tt := range []struct {
+		name      string
+		http2     bool
+		wantProto string
+	}{
+		{"HTTP/2", true, "HTTP/2.0"},
+		{"HTTP/1.1", false, "HTTP/1.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			client := &http.Client{Transport: &http.Transport{
+				TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, // the self-signed certificate
+				ForceAttemptHTTP2: tt.http2,
+			}}
+			defer client.CloseIdleConnections()
+			resp, err := client.Get("https://" + addr + "/api/accounts/10000")
+			if err != nil {
+				t.Fatalf("GET over %s: %v", tt.name, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.Proto != tt.wantProto {
+				t.Errorf("GET over %s = %s %d, want %s 200", tt.name, resp.Proto, resp.StatusCode, tt.wantProto)
+			}
+			if got := upstream.lastRequest(t).header.Get("X-Forwarded-Proto"); got != "https" {
+				t.Errorf("GET over %s reached accountservice with X-Forwarded-Proto %q, want https", tt.name, got)
+			}
+		})
+	}
+
+	for _, tt := range []struct {
+		name, raw  string
+		wantStatus int
+		wantError  string
+	}{
+		{"missing Host", "GET /api/accounts/10000 HTTP/1.1\r\n\r\n", 400, "missing required Host header"},
+		{"headers too large", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 80<<10) + "\r\n\r\n", 431, "request header fields too large"},
+		{"unknown transfer encoding", "GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "unsupported transfer encoding"},
+		{"HTTP/3.0", "GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505, "unsupported protocol version"},
+		{"path to clean", "GET /api/../api/accounts/10000 HTTP/1.1\r\nHost: x\r\n\r\n", 307, "moved to /api/accounts/10000"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := servicetest.SendRaw(t, servicetest.DialTLS(t, addr), tt.raw)
+			if got.Status != tt.wantStatus || got.Error != tt.wantError || got.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("answer to %.60q = %d %s %q, want %d application/json {\"error\": %q}",
+					tt.raw, got.Status, got.Header.Get("Content-Type"), got.Body, tt.wantStatus, tt.wantError)
 			}
 		})
 	}
