@@ -62,11 +62,13 @@ func (c *Closer) Close() error {
 // Handler wraps routes in the tracing middleware (outside) and the access log (inside, so
 // its lines carry the trace id), and serves GET /healthz beside them, neither traced nor
 // logged: orchestrators and `make run` probe it every few seconds, and those traces and
-// lines would bury the ones people look for.
-func Handler(log *slog.Logger, tracer opentracing.Tracer, routes http.Handler, healthz http.Handler) http.Handler {
+// lines would bury the ones people look for. The tracing middleware logs to log too; opts
+// change what it does (the edge's trust policy: tracing.TrustCallers).
+func Handler(log *slog.Logger, tracer opentracing.Tracer, routes http.Handler, healthz http.Handler, opts ...tracing.MiddlewareOption) http.Handler {
 	root := http.NewServeMux()
 	root.Handle("GET /healthz", healthz)
-	root.Handle("/", tracing.Middleware(tracer)(logging.AccessLog(log)(routes)))
+	opts = append([]tracing.MiddlewareOption{tracing.WithLogger(log)}, opts...)
+	root.Handle("/", tracing.Middleware(tracer, opts...)(logging.AccessLog(log)(routes)))
 	return root
 }
 

@@ -57,10 +57,12 @@ func StartProducer(ctx context.Context, destination string, headers amqp.Table) 
 // StartConsumer starts the consumer span for a message received from source and returns a
 // context carrying it. The span continues the producer's trace with a FollowsFrom
 // reference: the producer did not wait for us, so we are not its child in time. Headers
-// that are missing or malformed start a new trace.
+// that are missing or malformed start a new trace; baggage that is invalid or beyond the
+// limits (MaxBaggageItems) is dropped, and the span's baggage.dropped tag counts it.
 func StartConsumer(ctx context.Context, tracer opentracing.Tracer, source string, headers amqp.Table) (opentracing.Span, context.Context) {
 	var opts []opentracing.StartSpanOption
-	producer, err := tracer.Extract(opentracing.TextMap, AMQPHeaders(headers))
+	carrier := &extraction{TextMapReader: AMQPHeaders(headers)}
+	producer, err := tracer.Extract(opentracing.TextMap, carrier)
 	if err == nil && producer != nil {
 		opts = append(opts, opentracing.FollowsFrom(producer))
 	}
@@ -68,6 +70,6 @@ func StartConsumer(ctx context.Context, tracer opentracing.Tracer, source string
 	ext.SpanKindConsumer.Set(span)
 	ext.Component.Set(span, "amqp")
 	ext.MessageBusDestination.Set(span, source)
-	baggageTags(span, producer)
+	baggageTags(span, producer, carrier.dropped)
 	return span, opentracing.ContextWithSpan(ctx, span)
 }

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -78,6 +79,45 @@ func TestStartConsumerOddHeaders(t *testing.T) {
 				t.Errorf("StartConsumer(%v) trace = %s, want a new trace", tt.headers, got)
 			}
 		})
+	}
+}
+
+// TestStartConsumerChecksBaggage: a message's baggage is checked and bounded as a
+// request's is, whoever published it, and the consumer span counts what it dropped.
+func TestStartConsumerChecksBaggage(t *testing.T) {
+	const trace = "a1b2c3d4e5f60718"
+	headers := amqp.Table{
+		"uber-trace-id":    trace + ":a2fb4a1d1a96d312:0:1",
+		"uberctx-bad key":  "v",
+		"uberctx-crlf":     "a\r\nb",
+		"uberctx-tier":     "vip",
+		"uberctx-spaced":   "a b=c", // AMQP values are not escaped: kept as they are
+		"jaeger-baggage":   "k=v",
+		"uberctx-NotLower": "x",
+	}
+	for i := range 20 {
+		headers[fmt.Sprintf("uberctx-z%02d", i)] = "v"
+	}
+	tracer := newRealTracer(t, nil)
+	span, _ := StartConsumer(context.Background(), tracer, "vipQueue", headers)
+	span.Finish()
+
+	sc := jaegerContext(t, span)
+	got := baggageOf(sc)
+	want := map[string]string{"k": "v", "notlower": "x", "spaced": "a b=c", "tier": "vip"}
+	for i := range MaxBaggageItems - len(want) {
+		want[fmt.Sprintf("z%02d", i)] = "v"
+	}
+	if sc.TraceID().String() != trace || !maps.Equal(got, want) {
+		t.Errorf("consumer span trace %s baggage %v, want trace %s baggage %v", sc.TraceID(), got, trace, want)
+	}
+	_, spans := tracer.recorded(t)
+	if len(spans) != 1 {
+		t.Fatalf("collector got %d spans, want the consumer span", len(spans))
+	}
+	// Two invalid, and 8 of the 24 good ones over the limit.
+	if got, _ := thriftTag(spans[0], "baggage.dropped"); got != "10" {
+		t.Errorf("tag baggage.dropped = %q, want 10", got)
 	}
 }
 

@@ -27,6 +27,8 @@ func benchTracers(b *testing.B) []struct {
 	jt, closer := jaeger.NewTracer("bench", jaeger.NewConstSampler(true), jaeger.NewNullReporter(),
 		jaeger.TracerOptions.Injector(opentracing.HTTPHeaders, httpPropagator),
 		jaeger.TracerOptions.Extractor(opentracing.HTTPHeaders, httpPropagator),
+		jaeger.TracerOptions.Injector(opentracing.TextMap, textMapPropagator),
+		jaeger.TracerOptions.Extractor(opentracing.TextMap, textMapPropagator),
 	)
 	b.Cleanup(func() { _ = closer.Close() })
 	return []struct {

@@ -276,17 +276,7 @@ func jaegerContext(t testing.TB, span opentracing.Span) jaeger.SpanContext {
 // response and the span context the handler saw in its request context.
 func serverSpan(t testing.TB, tracer opentracing.Tracer, h http.Header) (*httptest.ResponseRecorder, jaeger.SpanContext) {
 	t.Helper()
-	var sc jaeger.SpanContext
-	handler := Middleware(tracer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sc = jaegerContext(t, opentracing.SpanFromContext(r.Context()))
-	}))
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	for k, vs := range h {
-		req.Header[k] = vs
-	}
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, req)
-	return rec, sc
+	return serveWith(t, tracer, h)
 }
 
 // injected writes the context of span (or of sc via the tracer) into fresh HTTP headers,

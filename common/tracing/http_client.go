@@ -1,17 +1,26 @@
 package tracing
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
+	otlog "github.com/opentracing/opentracing-go/log"
 )
 
 // Transport wraps base (http.DefaultTransport when nil) so that every outbound request made
 // with a span in its context gets a client span, named "GET quoteservice" and tagged with
-// peer.service and the http.* tags, and carries the trace in its headers.
+// peer.service and the http.* tags, and carries the trace in its headers. The span covers
+// the whole answer: it ends when the body has been read to its end or closed, and a body
+// that breaks off mid-way (the peer died, a timeout fired) marks it failed, so a 200 whose
+// body never arrived is no success in the trace.
 //
 // The transport owns the tracing headers of what it sends: any it was handed (a proxy
 // forwarding a client's headers, say) are removed and the current span's are written, so
@@ -35,12 +44,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	span := parent.Tracer().StartSpan(req.Method+" "+t.peer, opentracing.ChildOf(parent.Context()))
-	defer span.Finish()
 	ext.SpanKindRPCClient.Set(span)
 	ext.Component.Set(span, "net/http")
 	ext.PeerService.Set(span, t.peer)
 	ext.HTTPMethod.Set(span, req.Method)
-	ext.HTTPUrl.Set(span, req.URL.Redacted()) // a password in the URL stays out of Jaeger
+	ext.HTTPUrl.Set(span, clientURL(req.URL))
 
 	// A RoundTripper must not modify the request it was given.
 	out := req.Clone(req.Context())
@@ -50,6 +58,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
 		SetError(span, err)
+		span.Finish()
 		return nil, err
 	}
 	ext.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
@@ -63,7 +72,62 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// the span states its status itself.
 		span.SetTag(otelStatusCode, "UNSET")
 	}
+	// No body to wait for; and a 101's body is the upgraded connection, which
+	// httputil.ReverseProxy needs as it is (an io.ReadWriteCloser).
+	if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
+		span.Finish()
+		return resp, nil
+	}
+	resp.Body = &tracedBody{ReadCloser: resp.Body, span: span, peer: t.peer}
 	return resp, nil
+}
+
+// tracedBody finishes the client span once the answer is over: read to its end, broken
+// off (the span then says why), or closed by the caller.
+type tracedBody struct {
+	io.ReadCloser
+	span opentracing.Span
+	peer string
+	once sync.Once
+}
+
+func (b *tracedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.finish(err)
+	}
+	return n, err
+}
+
+func (b *tracedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.finish(nil)
+	return err
+}
+
+// finish ends the span once: err is what reading the body returned (io.EOF at its end),
+// nil when the caller closed it.
+func (b *tracedBody) finish(err error) {
+	b.once.Do(func() {
+		switch {
+		case err == io.EOF:
+		case err == nil, errors.Is(err, context.Canceled):
+			// Closed or cancelled before its end: the caller's choice (or its own client
+			// hung up), the peer did nothing wrong. Worth a note: the span ends before the
+			// answer did.
+			b.span.LogFields(otlog.String("event", "closed before the end of the body"))
+		default:
+			SetError(b.span, fmt.Errorf("reading the answer of %s: %w", b.peer, err))
+		}
+		b.span.Finish()
+	})
+}
+
+// clientURL is the URL called, without its password (it stays out of Jaeger) and without
+// its query string: the edge forwards a client's query, which can hold what people type,
+// and the server spans and access logs leave it out for the same reason.
+func clientURL(u *url.URL) string {
+	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).Redacted()
 }
 
 // otelStatusCode is the tag OpenTelemetry-based backends read a span's status from.
@@ -73,9 +137,9 @@ const otelStatusCode = "otel.status_code"
 func RemoveTracingHeaders(h http.Header) {
 	for k := range h {
 		// Compared without regard to case, and without lower-casing (allocating) each name.
-		if strings.EqualFold(k, "uber-trace-id") || strings.EqualFold(k, "jaeger-baggage") ||
-			strings.EqualFold(k, "jaeger-debug-id") || strings.EqualFold(k, "b3") ||
-			hasPrefixFold(k, "uberctx-") || hasPrefixFold(k, "x-b3-") || hasPrefixFold(k, "baggage-") {
+		if strings.EqualFold(k, uberTraceIDHeader) || strings.EqualFold(k, jaegerBaggageHeader) ||
+			strings.EqualFold(k, jaegerDebugHeader) || strings.EqualFold(k, b3Header) ||
+			hasPrefixFold(k, uberctxPrefix) || hasPrefixFold(k, "x-b3-") || hasPrefixFold(k, b3BaggagePrefix) {
 			delete(h, k)
 		}
 	}

@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -111,7 +112,7 @@ func TestTransport(t *testing.T) {
 				string(ext.Component):   "net/http",
 				string(ext.PeerService): "quoteservice",
 				string(ext.HTTPMethod):  http.MethodGet,
-				string(ext.HTTPUrl):     url,
+				string(ext.HTTPUrl):     strings.Split(url, "?")[0], // the query can hold what people type
 			}
 			if tt.status != 0 {
 				want[string(ext.HTTPStatusCode)] = tt.wantStatus
@@ -151,6 +152,74 @@ func TestTransport(t *testing.T) {
 			}
 			if got := received.Get("Accept"); got != "application/json" {
 				t.Errorf("backend received Accept %q, want the caller's header kept", got)
+			}
+		})
+	}
+}
+
+// TestTransportSpanCoversBody: the client span ends when the answer is over, not when its
+// headers arrive. A body read to its end is a success, a body that breaks off mid-way is a
+// failure of the call (whatever the status said), a body the caller closes early is noted.
+func TestTransportSpanCoversBody(t *testing.T) {
+	tests := []struct {
+		name      string
+		read      func(io.ReadCloser) error // what the caller does with the body
+		wantError bool
+		wantEvent string // the span's last log event
+	}{
+		{"read to the end", func(b io.ReadCloser) error { _, err := io.ReadAll(b); b.Close(); return err }, false, ""},
+		{"closed before the end", func(b io.ReadCloser) error { _, err := b.Read(make([]byte, 2)); b.Close(); return err },
+			false, "closed before the end of the body"},
+		{"broken off by the peer", nil, true, "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "10")
+				_, _ = io.WriteString(w, "half.")
+				w.(http.Flusher).Flush()
+				if tt.read == nil { // the peer dies mid-body
+					conn, _, _ := http.NewResponseController(w).Hijack()
+					conn.Close()
+					return
+				}
+				_, _ = io.WriteString(w, "done.")
+			}))
+			defer backend.Close()
+			tracer := tracingtest.New()
+			parent := tracer.StartSpan("GET /accounts/{id}")
+			req, _ := http.NewRequestWithContext(spanFrom(parent), http.MethodGet, backend.URL, nil)
+			resp, err := (&http.Client{Transport: Transport(nil, "quoteservice")}).Do(req)
+			if err != nil {
+				t.Fatalf("GET: %v", err)
+			}
+			if n := len(tracer.FinishedSpans()); n != 0 {
+				t.Errorf("%d finished spans once the headers arrived, want the client span still open for the body", n)
+			}
+			read := tt.read
+			if read == nil {
+				read = func(b io.ReadCloser) error { _, err := io.ReadAll(b); b.Close(); return err }
+			}
+			readErr := read(resp.Body)
+			if (readErr != nil) != tt.wantError {
+				t.Fatalf("reading the body: %v, want an error %v", readErr, tt.wantError)
+			}
+			spans := tracer.FinishedSpans()
+			if len(spans) != 1 {
+				t.Fatalf("%d finished spans after the body, want the client span", len(spans))
+			}
+			span := spans[0]
+			if got := span.Tag(string(ext.HTTPStatusCode)); got != uint16(200) {
+				t.Errorf("tag http.status_code = %v, want 200", got)
+			}
+			if got, ok := span.Tag(string(ext.Error)).(bool); got != tt.wantError || ok != tt.wantError {
+				t.Errorf("tag error = %v, want set %v", span.Tag(string(ext.Error)), tt.wantError)
+			}
+			if got := lastOf(tracingtest.Events(span)); got != tt.wantEvent {
+				t.Errorf("last span event = %q, want %q", got, tt.wantEvent)
+			}
+			if tt.wantError && !strings.Contains(tracingtest.ErrorMessage(span), "reading the answer of quoteservice") {
+				t.Errorf("error message = %q, want it to say the answer broke off", tracingtest.ErrorMessage(span))
 			}
 		})
 	}
@@ -240,4 +309,12 @@ func closedAddr(t *testing.T) string {
 
 func equalHeaders(a, b http.Header) bool {
 	return maps.EqualFunc(a, b, slices.Equal)
+}
+
+// lastOf is the last of ss, "" for none.
+func lastOf(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[len(ss)-1]
 }

@@ -7,9 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"tracelab/common/tracing/tracingtest"
+
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/mocktracer"
+	"github.com/uber/jaeger-client-go"
 )
 
 // TestMiddlewareHostileHeaders sends malformed and hostile tracing headers over a real
@@ -89,7 +92,8 @@ func TestMiddlewareSpan(t *testing.T) {
 		wantOp               string
 		wantError            bool
 	}{
-		{"200", http.MethodGet, "/accounts/42?verbose=1", http.StatusOK, "GET /accounts/{id}", false},
+		{"200", http.MethodGet, "/accounts/42?verbose=1&token=s3cret", http.StatusOK, "GET /accounts/{id}", false},
+		{"escaped path", http.MethodGet, "/accounts/a%2Fb?q=1", http.StatusOK, "GET /accounts/{id}", false},
 		{"404", http.MethodGet, "/accounts/404", http.StatusNotFound, "GET /accounts/{id}", false},
 		{"500", http.MethodGet, "/accounts/500", http.StatusInternalServerError, "GET /accounts/{id}", true},
 		{"503", http.MethodGet, "/accounts/503", http.StatusServiceUnavailable, "GET /accounts/{id}", true},
@@ -131,7 +135,8 @@ func TestMiddlewareSpan(t *testing.T) {
 			if span.ParentID != 0 || span.SpanContext.TraceID == 0 {
 				t.Errorf("span trace %d parent %d, want a new trace (no parent)", span.SpanContext.TraceID, span.ParentID)
 			}
-			wantURL := "http://example.com" + tt.target
+			// Without the query string, which the access log leaves out too.
+			wantURL := "http://example.com" + strings.Split(tt.target, "?")[0]
 			if strings.HasPrefix(tt.target, "http://") {
 				wantURL = tt.target
 			}
@@ -219,4 +224,156 @@ func TestMiddlewareDisabled(t *testing.T) {
 			t.Errorf("Middleware(%T): span in context %v, X-Trace-Id %q; want neither", tracer, sawSpan, rec.Header().Get(TraceIDHeader))
 		}
 	}
+}
+
+// TestMiddlewareTrust: a trusted caller chooses the trace id, the sampling decision and the
+// baggage; an untrusted one chooses nothing, and its ids are only kept as tags.
+func TestMiddlewareTrust(t *testing.T) {
+	const callerTrace, callerSpan = "0000000000000003", "0000000000000004"
+	tests := []struct {
+		name    string
+		headers map[string][]string
+	}{
+		{"jaeger", hdrs("uber-trace-id", callerTrace+":"+callerSpan+":0:0", "uberctx-tenant", "acme")},
+		{"b3", hdrs("X-B3-TraceId", callerTrace, "X-B3-SpanId", callerSpan, "X-B3-Sampled", "0", "baggage-tenant", "acme")},
+		{"b3 single", hdrs("b3", callerTrace+"-"+callerSpan+"-0", "baggage-tenant", "acme")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" trusted", func(t *testing.T) {
+			tracer := newRealTracer(t, nil)
+			rec, sc := serveWith(t, tracer, tt.headers, TrustCallers(true))
+			if sc.TraceID().String() != callerTrace || sc.ParentID().String() != callerSpan || sc.IsSampled() {
+				t.Errorf("server span %s (sampled %v), want the caller's trace %s, parent %s, not sampled",
+					sc, sc.IsSampled(), callerTrace, callerSpan)
+			}
+			if got := baggageOf(sc); got["tenant"] != "acme" {
+				t.Errorf("server span baggage = %v, want the caller's tenant=acme", got)
+			}
+			if got := rec.Header().Get(TraceIDHeader); got != "" {
+				t.Errorf("%s = %q for a trace the caller declined to sample, want none", TraceIDHeader, got)
+			}
+		})
+		t.Run(tt.name+" untrusted", func(t *testing.T) {
+			tracer := newRealTracer(t, nil)
+			rec, sc := serveWith(t, tracer, tt.headers, TrustCallers(false))
+			if sc.TraceID().String() == callerTrace || sc.ParentID() != 0 || !sc.IsSampled() {
+				t.Errorf("server span %s (sampled %v), want the root of a new trace, sampled by our sampler", sc, sc.IsSampled())
+			}
+			if got := baggageOf(sc); len(got) != 0 {
+				t.Errorf("server span baggage = %v, want none of the caller's", got)
+			}
+			if got := rec.Header().Get(TraceIDHeader); got != sc.TraceID().String() {
+				t.Errorf("%s = %q, want our own trace %s", TraceIDHeader, got, sc.TraceID())
+			}
+			_, spans := tracer.recorded(t)
+			if len(spans) != 1 {
+				t.Fatalf("collector got %d spans, want the server span", len(spans))
+			}
+			for k, want := range map[string]string{"caller.trace_id": callerTrace, "caller.span_id": callerSpan, "span.kind": "server"} {
+				if got, _ := thriftTag(spans[0], k); got != want {
+					t.Errorf("tag %s = %q, want %q", k, got, want)
+				}
+			}
+			if got, ok := thriftTag(spans[0], "baggage.tenant"); ok {
+				t.Errorf("tag baggage.tenant = %q, want none: the caller's baggage is not ours", got)
+			}
+		})
+	}
+	t.Run("untrusted garbage is no caller id", func(t *testing.T) {
+		tracer := newRealTracer(t, nil)
+		serveWith(t, tracer, hdrs("uber-trace-id", "garbage", "X-B3-TraceId", "zz"), TrustCallers(false))
+		_, spans := tracer.recorded(t)
+		for _, k := range []string{"caller.trace_id", "caller.span_id"} {
+			if got, ok := thriftTag(spans[0], k); ok {
+				t.Errorf("tag %s = %q, want none for ids that do not parse", k, got)
+			}
+		}
+	})
+}
+
+// TestMiddlewareTraceIDOnlyWhenSampled: X-Trace-Id promises a trace make trace can find.
+func TestMiddlewareTraceIDOnlyWhenSampled(t *testing.T) {
+	for _, param := range []string{"0", "1"} {
+		t.Run("sampler param "+param, func(t *testing.T) {
+			tracer := newRealTracer(t, map[string]string{"JAEGER_SAMPLER_PARAM": param})
+			rec, sc := serverSpan(t, tracer, nil)
+			want := map[bool]string{true: sc.TraceID().String()}[sc.IsSampled()]
+			if got := rec.Header().Get(TraceIDHeader); got != want || sc.IsSampled() != (param == "1") {
+				t.Errorf("sampled %v: %s = %q, want %q", sc.IsSampled(), TraceIDHeader, got, want)
+			}
+		})
+	}
+}
+
+// TestMiddlewareAborted: a handler that aborts its answer with a panic, as
+// httputil.ReverseProxy does when it cannot copy a body to its end, still gets its span
+// named by route, with the status it sent and the error, and net/http still gets the panic.
+func TestMiddlewareAborted(t *testing.T) {
+	tests := []struct {
+		name       string
+		panicWith  any
+		writeFirst bool
+		wantStatus any // nil: no status was sent
+		wantReason string
+	}{
+		{"ErrAbortHandler mid-body", http.ErrAbortHandler, true, uint16(http.StatusOK), "answer aborted: net/http: abort Handler"},
+		{"ErrAbortHandler before the answer", http.ErrAbortHandler, false, nil, "answer aborted: net/http: abort Handler"},
+		{"a bug", "index out of range", false, nil, "answer aborted: panic: index out of range"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tracer := mocktracer.New()
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /stream/{id}", func(w http.ResponseWriter, r *http.Request) {
+				if tt.writeFirst {
+					w.Header().Set("Content-Length", "100")
+					_, _ = io.WriteString(w, "half")
+					w.(http.Flusher).Flush()
+				}
+				panic(tt.panicWith)
+			})
+			var repanicked any
+			h := Middleware(tracer)(mux)
+			func() {
+				defer func() { repanicked = recover() }()
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/stream/7", nil))
+			}()
+			if repanicked != tt.panicWith {
+				t.Errorf("panic after the middleware = %v, want %v passed on to net/http", repanicked, tt.panicWith)
+			}
+			spans := tracer.FinishedSpans()
+			if len(spans) != 1 {
+				t.Fatalf("%d finished spans, want the server span", len(spans))
+			}
+			span := spans[0]
+			if span.OperationName != "GET /stream/{id}" {
+				t.Errorf("span name = %q, want the route %q", span.OperationName, "GET /stream/{id}")
+			}
+			if got := span.Tag(string(ext.HTTPStatusCode)); got != tt.wantStatus {
+				t.Errorf("tag http.status_code = %#v, want %#v", got, tt.wantStatus)
+			}
+			if got := span.Tag(string(ext.Error)); got != true {
+				t.Errorf("tag error = %v, want true", got)
+			}
+			if got := tracingtest.ErrorMessage(span); got != tt.wantReason {
+				t.Errorf("error log message = %q, want %q", got, tt.wantReason)
+			}
+		})
+	}
+}
+
+// serveWith is serverSpan with options for the middleware.
+func serveWith(t testing.TB, tracer opentracing.Tracer, h http.Header, opts ...MiddlewareOption) (*httptest.ResponseRecorder, jaeger.SpanContext) {
+	t.Helper()
+	var sc jaeger.SpanContext
+	handler := Middleware(tracer, opts...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sc = jaegerContext(t, opentracing.SpanFromContext(r.Context()))
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	return rec, sc
 }

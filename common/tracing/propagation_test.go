@@ -3,6 +3,7 @@ package tracing
 import (
 	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,27 +11,55 @@ import (
 	"github.com/uber/jaeger-client-go"
 )
 
-func TestInjectWritesBothDialects(t *testing.T) {
+// TestInject: the Jaeger dialect with its baggage, and B3's ids beside it, but no second
+// copy of the baggage as B3's baggage-* (every item would travel twice).
+func TestInject(t *testing.T) {
 	tracer := newRealTracer(t, nil)
 	span := tracer.StartSpan("caller")
 	defer span.Finish()
 	span.SetBaggageItem("user", "ann b")
+	span.SetBaggageItem("bad key", "v") // no header name can hold it: it stays in this process
 	sc := jaegerContext(t, span)
 
 	h := injected(t, tracer, span.Context())
-	want := map[string]string{
-		"Uber-Trace-Id": sc.String(),
-		"Uberctx-User":  "ann+b", // HTTP header values are query-escaped
-		"X-B3-Traceid":  sc.TraceID().String(),
-		"X-B3-Spanid":   sc.SpanID().String(),
-		"X-B3-Sampled":  "1",
-		"Baggage-User":  "ann b",
+	want := http.Header{
+		"Uber-Trace-Id": {sc.String()},
+		"Uberctx-User":  {"ann+b"}, // HTTP header values are query-escaped
+		"X-B3-Traceid":  {sc.TraceID().String()},
+		"X-B3-Spanid":   {sc.SpanID().String()},
+		"X-B3-Sampled":  {"1"},
 	}
-	for k, v := range want {
-		if got := h.Get(k); got != v {
-			t.Errorf("Inject: header %s = %q, want %q (all: %v)", k, got, v, h)
+	if !equalHeaders(h, want) {
+		t.Errorf("Inject wrote %v, want %v", h, want)
+	}
+
+	t.Run("debug", func(t *testing.T) {
+		debug, err := jaeger.ContextFromString("a1b2c3d4e5f60718:a2fb4a1d1a96d312:0000000000000007:3")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		h := injected(t, tracer, debug)
+		want := http.Header{
+			"Uber-Trace-Id":     {"a1b2c3d4e5f60718:a2fb4a1d1a96d312:0000000000000007:3"},
+			"X-B3-Traceid":      {"a1b2c3d4e5f60718"},
+			"X-B3-Spanid":       {"a2fb4a1d1a96d312"},
+			"X-B3-Parentspanid": {"0000000000000007"},
+			"X-B3-Flags":        {"1"}, // debug implies sampled: no X-B3-Sampled beside it
+		}
+		if !equalHeaders(h, want) {
+			t.Errorf("Inject(debug context) wrote %v, want %v", h, want)
+		}
+	})
+	t.Run("amqp", func(t *testing.T) {
+		headers := AMQPHeaders{}
+		if err := tracer.Inject(span.Context(), opentracing.TextMap, headers); err != nil {
+			t.Fatalf("Inject(TextMap) error: %v", err)
+		}
+		want := AMQPHeaders{"uber-trace-id": sc.String(), "uberctx-user": "ann b"} // not escaped, no B3
+		if !maps.Equal(headers, want) {
+			t.Errorf("Inject(TextMap) wrote %v, want %v", headers, want)
+		}
+	})
 }
 
 func TestExtract(t *testing.T) {
@@ -38,32 +67,54 @@ func TestExtract(t *testing.T) {
 		trace64  = "a1b2c3d4e5f60718"
 		trace128 = "463ac35c9f6413ad48485a3953bb6124"
 		caller   = "a2fb4a1d1a96d312"
+		parent   = "0020000000000001"
 	)
 	tests := []struct {
 		name        string
 		headers     map[string][]string
 		wantTrace   string
 		wantSampled bool
+		wantDebug   bool
 		wantBaggage map[string]string
 	}{
-		{"jaeger", hdrs("uber-trace-id", trace64+":"+caller+":0:1"), trace64, true, nil},
-		{"jaeger 128-bit", hdrs("uber-trace-id", trace128+":"+caller+":0:1"), trace128, true, nil},
-		{"jaeger not sampled", hdrs("uber-trace-id", trace64+":"+caller+":0:0"), trace64, false, nil},
-		{"jaeger url-escaped", hdrs("uber-trace-id", trace64+"%3A"+caller+"%3A0%3A1"), trace64, true, nil},
-		{"b3 128-bit", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Sampled", "1"), trace128, true, nil},
-		{"b3 64-bit", hdrs("X-B3-TraceId", trace64, "X-B3-SpanId", caller, "X-B3-Sampled", "1"), trace64, true, nil},
-		{"b3 without sampled is recorded", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace128, true, nil},
-		{"b3 sampled 0", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Sampled", "0"), trace128, false, nil},
-		{"b3 debug flag", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Flags", "1"), trace128, true, nil},
-		{"b3 debug flag wins over sampled 0", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Sampled", "0", "X-B3-Flags", "1"), trace128, true, nil},
-		{"jaeger baggage", hdrs("uber-trace-id", trace64+":"+caller+":0:1", "uberctx-user", "ann%20b", "jaeger-baggage", "k1=v1, k2=v2"),
-			trace64, true, map[string]string{"user": "ann b", "k1": "v1", "k2": "v2"}},
+		{"jaeger", hdrs("uber-trace-id", trace64+":"+caller+":0:1"), trace64, true, false, nil},
+		{"jaeger 128-bit", hdrs("uber-trace-id", trace128+":"+caller+":0:1"), trace128, true, false, nil},
+		{"jaeger not sampled", hdrs("uber-trace-id", trace64+":"+caller+":0:0"), trace64, false, false, nil},
+		{"jaeger debug", hdrs("uber-trace-id", trace64+":"+caller+":0:3"), trace64, true, true, nil},
+		{"jaeger debug with baggage", hdrs("uber-trace-id", trace64+":"+caller+":0:3", "uberctx-user", "ann"),
+			trace64, true, true, map[string]string{"user": "ann"}},
+		{"jaeger url-escaped", hdrs("uber-trace-id", trace64+"%3A"+caller+"%3A0%3A1"), trace64, true, false, nil},
+		{"b3 128-bit", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Sampled", "1"), trace128, true, false, nil},
+		{"b3 64-bit", hdrs("X-B3-TraceId", trace64, "X-B3-SpanId", caller, "X-B3-Sampled", "1"), trace64, true, false, nil},
+		{"b3 without sampled is recorded", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace128, true, false, nil},
+		{"b3 sampled 0", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Sampled", "0"), trace128, false, false, nil},
+		{"b3 debug flag stays debug", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Flags", "1"), trace128, true, true, nil},
+		{"b3 debug flag wins over sampled 0", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Sampled", "0", "X-B3-Flags", "1"),
+			trace128, true, true, nil},
+		{"b3 single 64-bit", hdrs("b3", trace64+"-"+caller+"-1"), trace64, true, false, nil},
+		{"b3 single 128-bit", hdrs("b3", trace128+"-"+caller+"-1"), trace128, true, false, nil},
+		{"b3 single with parent", hdrs("b3", trace128+"-"+caller+"-1-"+parent), trace128, true, false, nil},
+		{"b3 single without sampling state is recorded", hdrs("b3", trace64+"-"+caller), trace64, true, false, nil},
+		{"b3 single not sampled", hdrs("b3", trace128+"-"+caller+"-0"), trace128, false, false, nil},
+		{"b3 single debug", hdrs("b3", trace128+"-"+caller+"-d"), trace128, true, true, nil},
+		{"b3 single wins over b3 multiple", hdrs("b3", trace64+"-"+caller+"-1", "X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace64, true, false, nil},
+		{"b3 single with b3 baggage", hdrs("b3", trace64+"-"+caller+"-1", "baggage-tenant", "acme"),
+			trace64, true, false, map[string]string{"tenant": "acme"}},
+		{"jaeger baggage", hdrs("uber-trace-id", trace64+":"+caller+":0:1", "uberctx-user", "ann%20b", "jaeger-baggage", "k1=v1, k2=v%3D2"),
+			trace64, true, false, map[string]string{"user": "ann b", "k1": "v1", "k2": "v=2"}},
+		{"uberctx wins over jaeger-baggage", hdrs("uber-trace-id", trace64+":"+caller+":0:1", "uberctx-user", "ann", "jaeger-baggage", "user=bob"),
+			trace64, true, false, map[string]string{"user": "ann"}},
+		{"keys lower-cased", hdrs("uber-trace-id", trace64+":"+caller+":0:1", "jaeger-baggage", "Tenant=acme"),
+			trace64, true, false, map[string]string{"tenant": "acme"}},
 		{"b3 with jaeger baggage", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "X-B3-Sampled", "1", "uberctx-user", "ann", "jaeger-baggage", "k1=v1"),
-			trace128, true, map[string]string{"user": "ann", "k1": "v1"}},
+			trace128, true, false, map[string]string{"user": "ann", "k1": "v1"}},
 		{"b3 without sampled keeps baggage", hdrs("X-B3-TraceId", trace128, "X-B3-SpanId", caller, "baggage-tenant", "acme", "uberctx-user", "ann"),
-			trace128, true, map[string]string{"tenant": "acme", "user": "ann"}},
-		{"jaeger wins over b3", hdrs("uber-trace-id", trace64+":"+caller+":0:1", "X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace64, true, nil},
-		{"garbage jaeger falls back to b3", hdrs("uber-trace-id", "garbage", "X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace128, true, nil},
+			trace128, true, false, map[string]string{"tenant": "acme", "user": "ann"}},
+		{"b3 baggage ignored beside a jaeger trace", hdrs("uber-trace-id", trace64+":"+caller+":0:1", "uberctx-user", "ann", "baggage-tenant", "acme"),
+			trace64, true, false, map[string]string{"user": "ann"}},
+		{"jaeger wins over b3", hdrs("uber-trace-id", trace64+":"+caller+":0:1", "X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace64, true, false, nil},
+		{"garbage jaeger falls back to b3", hdrs("uber-trace-id", "garbage", "X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace128, true, false, nil},
+		{"garbage b3 single falls back to b3 multiple", hdrs("b3", "garbage", "X-B3-TraceId", trace128, "X-B3-SpanId", caller), trace128, true, false, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,8 +127,8 @@ func TestExtract(t *testing.T) {
 			if got := sc.ParentID().String(); got != caller {
 				t.Errorf("server span parent id = %s, want the caller's span %s", got, caller)
 			}
-			if sc.IsSampled() != tt.wantSampled {
-				t.Errorf("server span sampled = %v, want %v", sc.IsSampled(), tt.wantSampled)
+			if sc.IsSampled() != tt.wantSampled || sc.IsDebug() != tt.wantDebug {
+				t.Errorf("server span sampled, debug = %v, %v, want %v, %v", sc.IsSampled(), sc.IsDebug(), tt.wantSampled, tt.wantDebug)
 			}
 			gotBaggage := map[string]string{}
 			sc.ForeachBaggageItem(func(k, v string) bool { gotBaggage[k] = v; return true })
@@ -87,8 +138,10 @@ func TestExtract(t *testing.T) {
 			if !maps.Equal(gotBaggage, tt.wantBaggage) {
 				t.Errorf("server span baggage = %v, want %v", gotBaggage, tt.wantBaggage)
 			}
-			if got := rec.Header().Get(TraceIDHeader); got != tt.wantTrace {
-				t.Errorf("%s = %q, want %q", TraceIDHeader, got, tt.wantTrace)
+			// X-Trace-Id only for a trace that is recorded: make trace finds no other.
+			wantHeader := map[bool]string{true: tt.wantTrace}[tt.wantSampled]
+			if got := rec.Header().Get(TraceIDHeader); got != wantHeader {
+				t.Errorf("%s = %q, want %q", TraceIDHeader, got, wantHeader)
 			}
 
 			// The next hop must see the same trace, all 128 bits of it, in both dialects.
@@ -102,12 +155,65 @@ func TestExtract(t *testing.T) {
 			if got := next.Get("X-B3-Parentspanid"); got != caller {
 				t.Errorf("re-injected X-B3-ParentSpanId = %q, want %q", got, caller)
 			}
+			if got := next.Get("X-B3-Flags") == "1"; got != tt.wantDebug {
+				t.Errorf("re-injected X-B3-Flags = %q, want debug %v", next.Get("X-B3-Flags"), tt.wantDebug)
+			}
 			for k, v := range tt.wantBaggage {
-				if got := next.Get("Baggage-" + k); got != v {
-					t.Errorf("re-injected baggage-%s = %q, want %q", k, got, v)
+				if got := next.Get("Uberctx-" + k); got != url.QueryEscape(v) {
+					t.Errorf("re-injected uberctx-%s = %q, want %q", k, got, url.QueryEscape(v))
 				}
 			}
 		})
+	}
+}
+
+// TestExtractSamplingOnly: B3's single header can carry a sampling decision without ids.
+// The request then starts a new trace that follows the decision: 0 is not recorded, d is
+// recorded as debug, 1 leaves it to our sampler (which records everything here).
+func TestExtractSamplingOnly(t *testing.T) {
+	tests := []struct {
+		b3                   string
+		wantSampled, wantDbg bool
+	}{
+		{"0", false, false},
+		{"1", true, false},
+		{"d", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.b3, func(t *testing.T) {
+			tracer := newRealTracer(t, nil)
+			rec, sc := serverSpan(t, tracer, hdrs("b3", tt.b3, "uberctx-tenant", "acme"))
+			if sc.ParentID() != 0 || !sc.IsValid() {
+				t.Errorf("b3: %s: server span %s, want the root of a new trace", tt.b3, sc)
+			}
+			if sc.IsSampled() != tt.wantSampled || sc.IsDebug() != tt.wantDbg {
+				t.Errorf("b3: %s: sampled, debug = %v, %v, want %v, %v", tt.b3, sc.IsSampled(), sc.IsDebug(), tt.wantSampled, tt.wantDbg)
+			}
+			if got := baggageOf(sc)["tenant"]; got != "acme" {
+				t.Errorf("b3: %s: baggage tenant = %q, want the caller's acme", tt.b3, got)
+			}
+			if got := rec.Header().Get(TraceIDHeader); (got != "") != tt.wantSampled {
+				t.Errorf("b3: %s: %s = %q, want one only when sampled", tt.b3, TraceIDHeader, got)
+			}
+		})
+	}
+}
+
+// TestExtractDebugID: jaeger-debug-id without a trace starts a new trace recorded as debug,
+// tagged with the id, as the Jaeger client does.
+func TestExtractDebugID(t *testing.T) {
+	tracer := newRealTracer(t, nil)
+	_, sc := serverSpan(t, tracer, hdrs("jaeger-debug-id", "lab-7", "uberctx-user", "ann"))
+	if !sc.IsDebug() || sc.ParentID() != 0 || baggageOf(sc)["user"] != "ann" {
+		t.Errorf("jaeger-debug-id: server span %s debug %v baggage user %q, want a new debug trace with the baggage",
+			sc, sc.IsDebug(), baggageOf(sc)["user"])
+	}
+	_, spans := tracer.recorded(t)
+	if len(spans) != 1 {
+		t.Fatalf("collector got %d spans, want 1", len(spans))
+	}
+	if got, _ := thriftTag(spans[0], "jaeger-debug-id"); got != "lab-7" {
+		t.Errorf("tag jaeger-debug-id = %q, want lab-7", got)
 	}
 }
 
@@ -180,4 +286,11 @@ func hdrs(kv ...string) map[string][]string {
 		out[k] = append(out[k], kv[i+1])
 	}
 	return out
+}
+
+// baggageOf is the baggage of sc as a map.
+func baggageOf(sc opentracing.SpanContext) map[string]string {
+	m := map[string]string{}
+	sc.ForeachBaggageItem(func(k, v string) bool { m[k] = v; return true })
+	return m
 }

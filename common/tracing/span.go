@@ -54,16 +54,27 @@ func SpanIDs(span opentracing.Span) (traceID, spanID string) {
 	if !ok || !sc.IsValid() {
 		return "", ""
 	}
-	// Formatted as jaeger's TraceID.String and SpanID.String do, without fmt: every log line
-	// of a request asks for them.
+	return traceIDString(sc.TraceID()), spanIDString(sc.SpanID())
+}
+
+// traceIDString and spanIDString format ids as jaeger's TraceID.String and SpanID.String
+// do (16 or 32 hex digits, leading zeros kept), without fmt: every log line of a request
+// asks for them, and every outbound call writes them.
+func traceIDString(id jaeger.TraceID) string {
 	var buf [32]byte
-	tid := sc.TraceID()
-	if tid.High == 0 {
-		traceID = string(appendHex16(buf[:0], tid.Low))
-	} else {
-		traceID = string(appendHex16(appendHex16(buf[:0], tid.High), tid.Low))
+	return string(appendTraceID(buf[:0], id))
+}
+
+func spanIDString(id jaeger.SpanID) string {
+	var buf [16]byte
+	return string(appendHex16(buf[:0], uint64(id)))
+}
+
+func appendTraceID(b []byte, id jaeger.TraceID) []byte {
+	if id.High != 0 {
+		b = appendHex16(b, id.High)
 	}
-	return traceID, string(appendHex16(buf[:0], uint64(sc.SpanID())))
+	return appendHex16(b, id.Low)
 }
 
 // appendHex16 appends x as 16 lower-case hex digits, leading zeros kept.
@@ -75,14 +86,27 @@ func appendHex16(b []byte, x uint64) []byte {
 	return b
 }
 
-// baggageTags records the baggage a span received as baggage.<key> tags, so a reader of the
-// trace sees what rode along without opening the headers.
-func baggageTags(span opentracing.Span, received opentracing.SpanContext) {
-	if received == nil {
-		return
-	}
-	received.ForeachBaggageItem(func(k, v string) bool {
-		span.SetTag("baggage."+k, v)
-		return true
-	})
+// isSampled reports whether span will be recorded. Only a Jaeger span can say it is not.
+func isSampled(span opentracing.Span) bool {
+	sc, ok := span.Context().(jaeger.SpanContext)
+	return !ok || sc.IsSampled()
 }
+
+// baggageTags records the baggage a span received as baggage.<key> tags, so a reader of the
+// trace sees what rode along without opening the headers, and, as baggage.dropped, how many
+// items the extraction refused (see MaxBaggageItems).
+func baggageTags(span opentracing.Span, received opentracing.SpanContext, dropped droppedBaggage) {
+	if received != nil {
+		received.ForeachBaggageItem(func(k, v string) bool {
+			span.SetTag("baggage."+k, v)
+			return true
+		})
+	}
+	if n := dropped.count(); n > 0 {
+		span.SetTag(baggageDroppedTag, n)
+	}
+}
+
+// baggageDroppedTag is the tag that counts the baggage items a server or consumer span did
+// not take from its caller: invalid, or beyond MaxBaggageItems and MaxBaggageBytes.
+const baggageDroppedTag = "baggage.dropped"

@@ -203,6 +203,8 @@ func New(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
 		config.Gen128Bit(s.TraceID128Bit),
 		config.Injector(opentracing.HTTPHeaders, httpPropagator),
 		config.Extractor(opentracing.HTTPHeaders, httpPropagator),
+		config.Injector(opentracing.TextMap, textMapPropagator), // AMQP headers
+		config.Extractor(opentracing.TextMap, textMapPropagator),
 	}
 	for _, kv := range strings.Split(s.Tags, ",") {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {

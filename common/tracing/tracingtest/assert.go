@@ -95,3 +95,37 @@ func describe(refs []opentracing.SpanReference) string {
 	}
 	return "[" + strings.Join(s, " ") + "]"
 }
+
+// Events lists the event field of every log span recorded, in order: "error" for what
+// tracing.SetError logged, for one.
+func Events(span *mocktracer.MockSpan) []string {
+	var events []string
+	for _, l := range span.Logs() {
+		for _, f := range l.Fields {
+			if f.Key == "event" {
+				events = append(events, f.ValueString)
+			}
+		}
+	}
+	return events
+}
+
+// ErrorMessage is the message of the first error event span logged (tracing.SetError logs
+// one with the error's text), "" if it logged none.
+func ErrorMessage(span *mocktracer.MockSpan) string {
+	for _, l := range span.Logs() {
+		var event, message string
+		for _, f := range l.Fields {
+			switch f.Key {
+			case "event":
+				event = f.ValueString
+			case "message":
+				message = f.ValueString
+			}
+		}
+		if event == "error" {
+			return message
+		}
+	}
+	return ""
+}

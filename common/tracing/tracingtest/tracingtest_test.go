@@ -8,6 +8,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
 	"github.com/opentracing/opentracing-go/mocktracer"
 )
 
@@ -102,5 +103,20 @@ func TestReferencesKeepsAll(t *testing.T) {
 	}
 	if ref, ok := tracer.Reference(span); !ok || ref != opentracing.ChildOfRef {
 		t.Errorf("Reference(both) = %v, %v, want ChildOf, true", ref, ok)
+	}
+}
+
+func TestEventsAndErrorMessage(t *testing.T) {
+	tracer := New()
+	span := tracer.StartSpan("call")
+	span.LogFields(log.String("event", "retry"))
+	span.LogFields(log.String("event", "error"), log.String("message", "peer gone"))
+	span.Finish()
+	got, _ := tracer.Span("call")
+	if events := Events(got); strings.Join(events, ",") != "retry,error" {
+		t.Errorf("Events = %q, want [retry error]", events)
+	}
+	if msg := ErrorMessage(got); msg != "peer gone" {
+		t.Errorf("ErrorMessage = %q, want %q", msg, "peer gone")
 	}
 }
