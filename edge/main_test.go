@@ -156,3 +156,42 @@ func TestRunConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRunProfiles: EDGE_PPROF_ADDR serves profiles while the edge runs and frees its port
+// when the edge stops, and a run that refuses its settings leaves nothing listening there.
+func TestRunProfiles(t *testing.T) {
+	upstream := newFakeAccountService(t, answerAccount())
+	env := map[string]string{
+		"EDGE_ADDR":          "127.0.0.1:0",
+		"ACCOUNTSERVICE_URL": upstream.URL,
+		"JAEGER_DISABLED":    "true",
+		"EDGE_PPROF_ADDR":    servicetest.FreeAddr(t),
+	}
+	svc := servicetest.StartRun(t, run, nil, env)
+	waitForLog(t, svc, "listening")
+	resp, err := http.Get("http://" + env["EDGE_PPROF_ADDR"] + "/debug/pprof/")
+	if err != nil {
+		t.Fatalf("GET /debug/pprof/ on EDGE_PPROF_ADDR: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /debug/pprof/ on EDGE_PPROF_ADDR = %d, want 200", resp.StatusCode)
+	}
+	svc.Stop()
+	if !servicetest.PortFree(env["EDGE_PPROF_ADDR"]) {
+		t.Errorf("EDGE_PPROF_ADDR %s still taken after the edge stopped", env["EDGE_PPROF_ADDR"])
+	}
+
+	cert, err := selfSignedCertificate(time.Now())
+	if err != nil {
+		t.Fatalf("selfSignedCertificate() = %v", err)
+	}
+	certFile, _ := writeKeyPair(t, cert)
+	env["EDGE_TLS_CERT"] = certFile // without EDGE_TLS_KEY: refused after the profiles' address was read
+	if err := servicetest.StartupError(t, run, nil, env); !errors.Is(err, errCertWithoutKey) {
+		t.Errorf("run with EDGE_TLS_CERT alone = %v, want %v", err, errCertWithoutKey)
+	}
+	if !servicetest.PortFree(env["EDGE_PPROF_ADDR"]) {
+		t.Errorf("EDGE_PPROF_ADDR %s still taken after run refused its settings", env["EDGE_PPROF_ADDR"])
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"strings"
@@ -21,8 +22,10 @@ import (
 
 // New returns the logger (ECS JSON lines on stdout at logLevel, written in batches every
 // 100ms: see logging.BufferedWriter) and the tracer (JAEGER_* variables read through getenv)
-// of service. Closing the Closer flushes both: defer it first in run, so that it runs last,
-// after the server has drained.
+// of service, and serves profiles when <SERVICE>_PPROF_ADDR is set (see serveProfiles).
+// Closing the Closer stops the profiles and flushes the rest: defer it first in run, so
+// that it runs last, after the server has drained; run returning early on a bad setting
+// then stops them too.
 func New(service, logLevel string, getenv func(string) string, stdout io.Writer) (*slog.Logger, opentracing.Tracer, *Closer, error) {
 	level, err := logging.ParseLevel(logLevel)
 	if err != nil {
@@ -30,9 +33,6 @@ func New(service, logLevel string, getenv func(string) string, stdout io.Writer)
 	}
 	logs := logging.NewBufferedWriter(stdout, 64<<10, 100*time.Millisecond)
 	log := logging.New(service, logs, level)
-	if addr := getenv(strings.ToUpper(service) + "_PPROF_ADDR"); addr != "" {
-		serveProfiles(log, addr)
-	}
 	settings, err := tracing.SettingsFromEnv(service, getenv)
 	if err != nil {
 		_ = logs.Close()
@@ -43,20 +43,34 @@ func New(service, logLevel string, getenv func(string) string, stdout io.Writer)
 		_ = logs.Close()
 		return nil, nil, nil, err
 	}
-	return log, tracer, &Closer{tracer: closer, logs: logs}, nil
+	// Last, once every other setting New reads has proved good: nothing must be left
+	// listening when New fails.
+	pprofEnv := strings.ToUpper(service) + "_PPROF_ADDR"
+	profiles, err := serveProfiles(log, getenv(pprofEnv))
+	if err != nil {
+		_ = closer.Close()
+		_ = logs.Close()
+		return nil, nil, nil, fmt.Errorf("%s: %w", pprofEnv, err)
+	}
+	return log, tracer, &Closer{profiles: profiles, tracer: closer, logs: logs}, nil
 }
 
-// Closer ends what New started, in the order that loses nothing: first the tracer, which
-// sends every buffered span and logs how many were reported, dropped or unconfirmed, then
-// the log lines still buffered.
+// Closer ends what New started, in the order that loses nothing: first the profiles side
+// server, then the tracer, which sends every buffered span and logs how many were
+// reported, dropped or unconfirmed, then the log lines still buffered.
 type Closer struct {
-	tracer *tracing.Closer
-	logs   *logging.BufferedWriter
+	profiles *http.Server // nil when no profiles are served
+	tracer   *tracing.Closer
+	logs     *logging.BufferedWriter
 }
 
-// Close flushes the spans, then the logs.
+// Close stops serving profiles, then flushes the spans, then the logs.
 func (c *Closer) Close() error {
-	return errors.Join(c.tracer.Close(), c.logs.Close())
+	var profilesErr error
+	if c.profiles != nil {
+		profilesErr = c.profiles.Close() // a profile being taken is cut: nothing is left to profile
+	}
+	return errors.Join(profilesErr, c.tracer.Close(), c.logs.Close())
 }
 
 // Handler wraps routes in the tracing middleware (outside) and the access log (inside, so
@@ -74,19 +88,25 @@ func Handler(log *slog.Logger, tracer opentracing.Tracer, routes http.Handler, h
 
 // serveProfiles serves net/http/pprof on addr, on a listener of its own so the profiles are
 // never reachable through the service's port: `go tool pprof http://addr/debug/pprof/profile`.
-// It is off unless <SERVICE>_PPROF_ADDR is set (EDGE_PPROF_ADDR=127.0.0.1:6063, say).
-func serveProfiles(log *slog.Logger, addr string) {
+// It is off (nil, nil) unless <SERVICE>_PPROF_ADDR is set (EDGE_PPROF_ADDR=127.0.0.1:6063,
+// say). The address is taken before serveProfiles returns, so one that cannot be listened
+// on is a startup error; closing the server frees it.
+func serveProfiles(log *slog.Logger, addr string) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	go func() {
-		srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		log.Info("profiles served", "pprof.address", addr)
-		if err := srv.ListenAndServe(); err != nil {
-			log.Warn("profiles not served", "err", err)
-		}
-	}()
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }() // returns when Closer.Close closes srv
+	log.Info("profiles served", "pprof.address", ln.Addr().String())
+	return srv, nil
 }
