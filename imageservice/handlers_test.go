@@ -101,6 +101,7 @@ func TestAccountImageBadID(t *testing.T) {
 		{"plus sign", "+1", http.StatusBadRequest},
 		{"fraction", "1.5", http.StatusBadRequest},
 		{"hex", "0x10", http.StatusBadRequest},
+		{"leading zeros", "00010000", http.StatusBadRequest}, // accountservice knows no such account either
 		{"space", "%201", http.StatusBadRequest},
 		{"unicode digit", "%D9%A1", http.StatusBadRequest}, // ARABIC-INDIC DIGIT ONE
 		{"20 digits", "12345678901234567890", http.StatusBadRequest},

@@ -13,8 +13,10 @@ func TestParse(t *testing.T) {
 	}{
 		{"10000", 10000, nil},
 		{"0", 0, nil},
-		{"0010", 10, nil},
-		{"007", 7, nil},
+		{"0010", 0, ErrInvalid}, // one spelling per id: leading zeros are refused
+		{"007", 0, ErrInvalid},
+		{"00", 0, ErrInvalid},
+		{"00010000", 0, ErrInvalid},
 		{"9999999999999999999", 9999999999999999999, nil}, // 19 digits: the longest
 		{"18446744073709551615", 0, ErrInvalid},           // fits a uint64, but 20 digits
 		{"", 0, ErrInvalid},
