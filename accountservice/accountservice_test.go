@@ -18,6 +18,7 @@ import (
 
 	"tracelab/common/accountid"
 	"tracelab/common/logging"
+	"tracelab/common/messaging"
 	"tracelab/common/tracing/tracingtest"
 )
 
@@ -66,13 +67,13 @@ type recordingPublisher struct {
 	err    error
 }
 
-func (p *recordingPublisher) Publish(ctx context.Context, body []byte) error {
+func (p *recordingPublisher) Publish(ctx context.Context, m messaging.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return p.err
 	}
-	p.bodies = append(p.bodies, body)
+	p.bodies = append(p.bodies, m.Body)
 	return nil
 }
 
@@ -338,7 +339,7 @@ type blockedPublisher struct {
 	done    chan struct{}
 }
 
-func (p *blockedPublisher) Publish(ctx context.Context, body []byte) error {
+func (p *blockedPublisher) Publish(ctx context.Context, m messaging.Message) error {
 	defer close(p.done)
 	select {
 	case <-p.release:

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	// The publisher connects in the background and keeps reconnecting: accounts are served
 	// while the broker is away, only the VIP events are missed (and counted).
-	publisher := messaging.NewPublisher(*amqpURL, *vipQueue, log)
+	publisher := &messaging.Publisher{URL: *amqpURL, Queue: *vipQueue, Tracer: tracer, Log: log}
 	pubCtx, stopPublisher := context.WithCancel(context.Background())
 	pubDone := make(chan struct{})
 	go func() { defer close(pubDone); publisher.Run(pubCtx) }()

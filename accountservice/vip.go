@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"tracelab/common/messaging"
 )
 
 // VIPEvent is published for every read of a VIP account. It carries no personal data.
@@ -17,7 +19,7 @@ type VIPEvent struct {
 
 // vipPublisher is the part of messaging.Publisher that VIP events need.
 type vipPublisher interface {
-	Publish(ctx context.Context, body []byte) error
+	Publish(ctx context.Context, m messaging.Message) error
 }
 
 // vipEvents sends VIP events in the background. The event is the reader's business only
@@ -47,7 +49,7 @@ func (v *vipEvents) Send(ctx context.Context, accountID string) {
 		}
 		ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 		defer cancel()
-		if err := v.publisher.Publish(ctx, body); err != nil {
+		if err := v.publisher.Publish(ctx, messaging.Message{Body: body}); err != nil {
 			v.log.WarnContext(ctx, "vip event not published", "err", err, "account.id", accountID)
 		}
 	})

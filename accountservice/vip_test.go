@@ -25,7 +25,7 @@ func TestVIPEventCarriesTrace(t *testing.T) {
 
 	tracer := servicetest.JaegerTracer(t, serviceName) // only ids matter here
 
-	publisher := messaging.NewPublisher(url, queue, log)
+	publisher := &messaging.Publisher{URL: url, Queue: queue, Tracer: tracer, Log: log}
 	messagingtest.Start(t, publisher)
 
 	received := make(chan string, 1)

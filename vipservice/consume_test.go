@@ -71,10 +71,10 @@ func getJSON(t *testing.T, url string, v any) int {
 // publishEvent publishes a VIP event for account as accountservice does, with the span in ctx.
 func publishEvent(ctx context.Context, t *testing.T, amqpURL, queue, account string) {
 	t.Helper()
-	publisher := messaging.NewPublisher(amqpURL, queue, logging.Discard())
+	publisher := &messaging.Publisher{URL: amqpURL, Queue: queue, Log: logging.Discard()}
 	messagingtest.Start(t, publisher)
 	body := `{"accountId":"` + account + `","tier":"vip","occurredAt":"2024-05-01T12:00:00Z"}`
-	if err := publisher.Publish(ctx, []byte(body)); err != nil {
+	if err := publisher.Publish(ctx, messaging.Message{Body: []byte(body)}); err != nil {
 		t.Fatalf("Publish(%s) = %v, want nil", body, err)
 	}
 }

@@ -47,10 +47,10 @@ type vipsAnswer struct {
 // reader of the demo sees an event arrive and can open its trace by the traceId.
 func handleVIPs(consumer consumerStatus, recent *recentVIPs) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		processed, deadLettered := consumer.Stats()
+		stats := consumer.Stats()
 		respond.JSON(w, http.StatusOK, vipsAnswer{
-			Processed:    processed,
-			DeadLettered: deadLettered,
+			Processed:    stats.Processed,
+			DeadLettered: stats.DeadLettered,
 			Connected:    consumer.Connected(),
 			Recent:       recent.newestFirst(),
 		})

@@ -7,13 +7,14 @@ import (
 	"github.com/opentracing/opentracing-go"
 
 	"tracelab/common/instrument"
+	"tracelab/common/messaging"
 	"tracelab/common/respond"
 )
 
 // consumerStatus is what the HTTP side reads from the AMQP consumer (*messaging.Consumer).
 type consumerStatus interface {
 	Connected() bool
-	Stats() (processed, deadLettered int64)
+	Stats() messaging.ConsumerStats
 }
 
 // newServer lists every route of the service in one place.

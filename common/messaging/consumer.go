@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -17,7 +18,14 @@ import (
 // the publisher's trace, and is done when the consumer stops. An error (or a panic) sends
 // the message to the dead-letter queue, unless the context was done by then: a message
 // whose handling shutdown interrupted is requeued.
+//
+// A Handler that recognises a message it has handled before (the same event id, delivered
+// again after a lost ack or published again after a lost confirm) returns ErrDuplicate:
+// the message is acknowledged and counted apart, neither processed again nor dead-lettered.
 type Handler func(ctx context.Context, d amqp.Delivery) error
+
+// ErrDuplicate is what a Handler returns for a message it has already handled.
+var ErrDuplicate = errors.New("message handled before")
 
 // Consumer receives the messages of one queue and hands each to Handle inside a consumer
 // span. A message is acknowledged only after Handle returned nil, so a crash mid-way
@@ -30,42 +38,43 @@ type Consumer struct {
 	Tracer   opentracing.Tracer
 	Log      *slog.Logger
 	Handle   Handler
+	// Heartbeat is the AMQP heartbeat interval; 0 means DefaultHeartbeat. A consumer that
+	// hangs for about three intervals loses its connection, and its unacknowledged
+	// messages go to another consumer, or to this one again once it runs (a duplicate).
+	Heartbeat time.Duration
 
-	connected               atomic.Bool
-	processed, deadLettered atomic.Int64
+	connected                           atomic.Bool
+	processed, duplicates, deadLettered atomic.Int64
+}
+
+// ConsumerStats counts what a consumer did with the messages it received.
+type ConsumerStats struct {
+	Processed    int64 // handled: Handle returned nil
+	Duplicates   int64 // acknowledged without handling: Handle returned ErrDuplicate
+	DeadLettered int64 // refused: Handle returned another error, or panicked
 }
 
 // Connected reports whether the consumer is attached to the broker right now.
 func (c *Consumer) Connected() bool { return c.connected.Load() }
 
-// Stats counts messages handled and messages dead-lettered.
-func (c *Consumer) Stats() (processed, deadLettered int64) {
-	return c.processed.Load(), c.deadLettered.Load()
+// Stats counts the messages processed, duplicated and dead-lettered so far.
+func (c *Consumer) Stats() ConsumerStats {
+	return ConsumerStats{Processed: c.processed.Load(), Duplicates: c.duplicates.Load(), DeadLettered: c.deadLettered.Load()}
 }
 
 // Run consumes until ctx is done, reconnecting with backoff whenever the broker goes away.
 func (c *Consumer) Run(ctx context.Context) {
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		err := c.consumeOnce(ctx, func() { attempt = 0 })
-		if ctx.Err() != nil {
-			return
-		}
-		c.Log.Warn("amqp consumer: disconnected, will retry", "err", err, "retry_in", backoff(attempt).String())
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff(attempt)):
-		}
-	}
+	keepConnected(ctx, c.Log, "amqp consumer", c.consumeOnce)
 }
 
 // consumeOnce runs one connection's life: it returns when the connection or the delivery
 // channel closes, or ctx is done.
 func (c *Consumer) consumeOnce(ctx context.Context, connected func()) error {
-	conn, err := Dial(c.URL)
+	conn, err := dial(c.URL, c.Heartbeat)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer conn.close()
 	ch, err := conn.Channel()
 	if err != nil {
 		return err
@@ -105,7 +114,17 @@ func (c *Consumer) consumeOnce(ctx context.Context, connected func()) error {
 func (c *Consumer) deliver(ctx context.Context, d amqp.Delivery) {
 	span, ctx := tracing.StartConsumer(ctx, c.Tracer, c.Queue, d.Headers)
 	defer span.Finish()
-	if err := c.safeHandle(ctx, d); err != nil {
+	err := c.safeHandle(ctx, d)
+	if errors.Is(err, ErrDuplicate) {
+		span.SetTag("duplicate", true)
+		c.Log.InfoContext(ctx, "duplicate message acknowledged", "queue", c.Queue, "message_id", boundedID(d.MessageId))
+		c.duplicates.Add(1)
+		if err := d.Ack(false); err != nil {
+			c.Log.WarnContext(ctx, "ack failed; the broker will redeliver", "err", err)
+		}
+		return
+	}
+	if err != nil {
 		tracing.SetError(span, err)
 		if ctx.Err() != nil {
 			// The service is stopping and cut the handling short (Handle saw ctx done): not
@@ -140,4 +159,14 @@ func (c *Consumer) safeHandle(ctx context.Context, d amqp.Delivery) (err error) 
 		}
 	}()
 	return c.Handle(ctx, d)
+}
+
+// boundedID is a message id fit for a log line: ids come from whoever published, and a
+// log line must not carry an unbounded value.
+func boundedID(id string) string {
+	const max = 64
+	if len(id) > max {
+		return id[:max] + "..."
+	}
+	return id
 }

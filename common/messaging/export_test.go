@@ -6,11 +6,9 @@ var Backoff = backoff
 // CloseChannelForTest closes the publisher's channel and leaves its connection open, the
 // way a channel-level error from the broker does.
 func (p *Publisher) CloseChannelForTest() error {
-	p.mu.Lock()
-	ch := p.ch
-	p.mu.Unlock()
-	if ch == nil {
+	s := p.session.Load()
+	if s == nil {
 		return ErrNotConnected
 	}
-	return ch.Close()
+	return s.ch.Close()
 }

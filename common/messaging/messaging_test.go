@@ -15,6 +15,7 @@ import (
 	"tracelab/common/logging"
 	"tracelab/common/messaging"
 	"tracelab/common/messaging/messagingtest"
+	"tracelab/common/tracing/tracingtest"
 )
 
 func TestBackoff(t *testing.T) {
@@ -76,12 +77,13 @@ func TestPublishConsume(t *testing.T) {
 		},
 	}
 	messagingtest.Start(t, consumer)
-	publisher := messaging.NewPublisher(url, queue, logging.Discard())
+	publisher := &messaging.Publisher{URL: url, Queue: queue, Log: logging.Discard()}
 	messagingtest.Start(t, publisher)
 
 	caller := tracer.StartSpan("caller")
 	body := []byte(`{"hello":"world"}`)
-	if err := publisher.Publish(opentracing.ContextWithSpan(context.Background(), caller), body); err != nil {
+	msg := messaging.Message{ID: "event-1", Body: body}
+	if err := publisher.Publish(opentracing.ContextWithSpan(context.Background(), caller), msg); err != nil {
 		t.Fatalf("Publish() = %v, want nil", err)
 	}
 	caller.Finish()
@@ -98,11 +100,11 @@ func TestPublishConsume(t *testing.T) {
 	if string(d.msg.Body) != string(body) {
 		t.Errorf("handled body = %q, want %q", d.msg.Body, body)
 	}
-	if d.msg.DeliveryMode != amqp.Persistent || d.msg.ContentType != "application/json" {
-		t.Errorf("delivery mode, content type = %d, %q, want %d, %q",
-			d.msg.DeliveryMode, d.msg.ContentType, amqp.Persistent, "application/json")
+	if d.msg.DeliveryMode != amqp.Persistent || d.msg.ContentType != "application/json" || d.msg.MessageId != msg.ID {
+		t.Errorf("delivery mode, content type, message id = %d, %q, %q, want %d, %q, %q",
+			d.msg.DeliveryMode, d.msg.ContentType, d.msg.MessageId, amqp.Persistent, "application/json", msg.ID)
 	}
-	messagingtest.WaitFor(t, "processed = 1", func() bool { p, _ := consumer.Stats(); return p == 1 })
+	messagingtest.WaitFor(t, "processed = 1", func() bool { return consumer.Stats().Processed == 1 })
 
 	producer := finishedSpan(t, tracer, "publish "+queue)
 	consume := finishedSpan(t, tracer, "consume "+queue)
@@ -171,8 +173,8 @@ func TestConsumerDeadLetters(t *testing.T) {
 					t.Fatalf("publish %q: %v", body, err)
 				}
 			}
-			messagingtest.WaitFor(t, "the good message handled", func() bool { p, _ := consumer.Stats(); return p == 1 })
-			messagingtest.WaitFor(t, "the poison dead-lettered", func() bool { _, d := consumer.Stats(); return d == 1 })
+			messagingtest.WaitFor(t, "the good message handled", func() bool { return consumer.Stats().Processed == 1 })
+			messagingtest.WaitFor(t, "the poison dead-lettered", func() bool { return consumer.Stats().DeadLettered == 1 })
 
 			dead, ok, err := ch.Get(messaging.DeadLetterQueue(queue), true)
 			if err != nil || !ok {
@@ -279,8 +281,8 @@ func TestConsumerRequeuesOnShutdown(t *testing.T) {
 	cancel()
 	<-done
 
-	if processed, deadLettered := consumer.Stats(); processed != 0 || deadLettered != 0 {
-		t.Errorf("Stats() = %d, %d, want 0, 0", processed, deadLettered)
+	if got := consumer.Stats(); got != (messaging.ConsumerStats{}) {
+		t.Errorf("Stats() = %+v, want all zero", got)
 	}
 	for _, q := range []struct {
 		name string
@@ -290,5 +292,44 @@ func TestConsumerRequeuesOnShutdown(t *testing.T) {
 		if err != nil || got.Messages != q.want {
 			t.Errorf("QueueInspect(%q) = %d messages, %v, want %d", q.name, got.Messages, err, q.want)
 		}
+	}
+}
+
+// TestPublishWithCause publishes a message made earlier, as a relay publishes from an
+// outbox: its producer span FOLLOWS_FROM the span that wrote it (the cause, finished by
+// then), in the cause's trace, and the consumer span FOLLOWS_FROM the producer span.
+func TestPublishWithCause(t *testing.T) {
+	url := messagingtest.URL(t)
+	queue := messagingtest.Queue(t, url, "test-cause-")
+	tracer := tracingtest.New()
+	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: logging.Discard(),
+		Handle: func(context.Context, amqp.Delivery) error { return nil }}
+	messagingtest.Start(t, consumer)
+	publisher := &messaging.Publisher{URL: url, Queue: queue, Tracer: tracer, Log: logging.Discard()}
+	messagingtest.Start(t, publisher)
+
+	cause := tracer.StartSpan("outbox write")
+	cause.Finish()
+	// No span in the context: the relay publishes on a context of its own.
+	err := publisher.Publish(context.Background(), messaging.Message{ID: "e1", Body: []byte("{}"), Cause: cause.Context()})
+	if err != nil {
+		t.Fatalf("Publish() = %v, want nil", err)
+	}
+	messagingtest.WaitFor(t, "the consumer span", func() bool { _, ok := tracer.Span("consume " + queue); return ok })
+
+	write, _ := tracer.Span("outbox write")
+	producer, ok := tracer.Span("publish " + queue)
+	if !ok {
+		t.Fatalf("no single producer span; spans: %v", tracer.Names())
+	}
+	consume, _ := tracer.Span("consume " + queue)
+	tracingtest.AssertFollowsFrom(t, tracer, producer, write)
+	tracingtest.AssertFollowsFrom(t, tracer, consume, producer)
+	if producer.SpanContext.TraceID != write.SpanContext.TraceID || consume.SpanContext.TraceID != write.SpanContext.TraceID {
+		t.Errorf("trace ids of write, producer, consumer = %d, %d, %d, want one trace",
+			write.SpanContext.TraceID, producer.SpanContext.TraceID, consume.SpanContext.TraceID)
+	}
+	if got := producer.Tag("message_bus.message_id"); got != "e1" {
+		t.Errorf("producer span tag message_bus.message_id = %v, want e1", got)
 	}
 }

@@ -4,149 +4,265 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
 	"github.com/streadway/amqp"
 
 	"tracelab/common/tracing"
 )
 
+// MaxInFlight bounds the messages a Publisher has sent and the broker has not confirmed
+// yet. Beyond it, Publish waits (within its context) instead of sending more: a broker that
+// stalls (a slow disk, an alarm) must cost a bounded amount of memory and nothing else.
+// The amqp library must be able to hand over every outstanding confirm without waiting
+// (its NotifyPublish doc): the confirm channel is buffered to exactly this bound.
+const MaxInFlight = 128
+
 // Publisher sends persistent messages to one durable queue and waits for the broker's
 // confirm, so a message Publish reported as sent is on the broker's disk. Run keeps it
-// connected; while it is not, Publish fails at once with ErrNotConnected rather than
-// making the request that called it wait.
+// connected; while it is not, or while the broker blocks it, Publish fails at once with
+// ErrNotConnected or ErrBlocked rather than making its caller wait.
 //
-// Many requests publish at the same time: each waits for its own confirm, found by the
-// delivery tag the broker numbers messages with, so one slow confirm (the broker syncing
-// its disk) does not hold up the publishes behind it.
+// One goroutine, started by Run for each connection, owns the AMQP channel: it alone
+// publishes and reads confirms, so no lock is held around network I/O, and State, Connected
+// and Stats (what /healthz reads) never wait behind a broker. Publish hands it the message
+// and waits for the confirm of that one message, found by the delivery tag the broker
+// numbers messages with; many callers can wait at once, up to MaxInFlight.
+//
+// Set the exported fields, then call Run.
 type Publisher struct {
-	url, queue string
-	log        *slog.Logger
+	URL, Queue string
+	// Tracer starts the producer spans of messages whose Cause is set; other messages take
+	// the tracer of the span in Publish's context.
+	Tracer opentracing.Tracer
+	Log    *slog.Logger
+	// Heartbeat is the AMQP heartbeat interval; 0 means DefaultHeartbeat.
+	Heartbeat time.Duration
 
-	mu      sync.Mutex // guards ch and pending, and keeps the order of tags and frames
-	ch      *amqp.Channel
-	pending *confirms // of the current channel
-
+	session           atomic.Pointer[session] // nil while not connected
 	published, failed atomic.Int64
+	unconfirmed       atomic.Int64 // sent on the current channel, confirm awaited
 }
 
-// confirms matches the broker's confirms to the publishes waiting for them, on one channel.
-type confirms struct {
-	lastTag uint64               // delivery tag of the last message published on the channel
-	waiting map[uint64]chan bool // by delivery tag: true for ack, false for nack; closed if the channel died
+// State is a publisher's connection to the broker, as /healthz reports it.
+type State int32
+
+const (
+	Reconnecting State = iota // not connected: at start, or since the connection was lost
+	Connected                 // connected, publishing
+	Blocked                   // connected, but the broker blocks publishing (resource alarm)
+)
+
+func (s State) String() string {
+	switch s {
+	case Connected:
+		return "connected"
+	case Blocked:
+		return "blocked"
+	default:
+		return "reconnecting"
+	}
 }
 
-// NewPublisher returns a publisher for queue at url; call Run to connect it.
-func NewPublisher(url, queue string, log *slog.Logger) *Publisher {
-	return &Publisher{url: url, queue: queue, log: log}
+// Message is one message to publish.
+type Message struct {
+	// ID becomes the AMQP message id. Consumers deduplicate on it: a message may be
+	// delivered twice (a lost confirm means publishing it again, a lost ack means
+	// redelivery), never zero times.
+	ID   string
+	Body []byte // JSON
+	// Cause, when set, is the span the message comes from, finished before the publish
+	// starts (a relay publishing what a request wrote to an outbox): the producer span
+	// FOLLOWS_FROM it, with the publisher's Tracer. Without a Cause the producer span is a
+	// child of the span in Publish's context.
+	Cause opentracing.SpanContext
 }
 
-// Run connects, and reconnects whenever the connection is lost, until ctx is done.
+// session is one connection's channel, as seen from outside its owner goroutine.
+type session struct {
+	requests chan *request // to the owner; unbuffered, read only while it can publish
+	down     chan struct{} // closed when the owner has stopped
+	blocked  atomic.Bool   // the broker sent connection.blocked, and not yet unblocked
+	ch       *amqp.Channel // owned by the owner; here for CloseChannelForTest only
+}
+
+// request is one Publish waiting for the owner.
+type request struct {
+	msg  amqp.Publishing
+	done chan error // buffered: the owner never waits for a caller that gave up
+}
+
+// State reports the connection to the broker right now. It never blocks.
+func (p *Publisher) State() State {
+	s := p.session.Load()
+	switch {
+	case s == nil:
+		return Reconnecting
+	case s.blocked.Load():
+		return Blocked
+	default:
+		return Connected
+	}
+}
+
+// Connected reports whether the publisher has a channel to the broker right now (blocked
+// or not). It never blocks.
+func (p *Publisher) Connected() bool { return p.session.Load() != nil }
+
+// Stats counts messages confirmed by the broker and publishes that failed (refused, not
+// sent, or not confirmed in time: such a message may still be on the broker).
+func (p *Publisher) Stats() (published, failed int64) { return p.published.Load(), p.failed.Load() }
+
+// Unconfirmed is how many messages were sent on the current channel and wait for the
+// broker's confirm: at most MaxInFlight. It never blocks.
+func (p *Publisher) Unconfirmed() int { return int(p.unconfirmed.Load()) }
+
+// Run connects, and reconnects whenever the connection or the channel is lost, until ctx
+// is done. It returns promptly once ctx is done, even when the broker has stopped reading.
 func (p *Publisher) Run(ctx context.Context) {
-	for attempt := 0; ; attempt++ {
-		conn, ch, err := p.connect()
-		if err != nil {
-			p.log.Warn("amqp publisher: cannot connect, will retry", "err", err, "retry_in", backoff(attempt).String())
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff(attempt)):
-				continue
-			}
-		}
-		attempt = -1
-		p.log.Info("amqp publisher: connected", "queue", p.queue)
-		connLost := conn.NotifyClose(make(chan *amqp.Error, 1))
-		// The channel can die on its own, from a channel-level error such as a message over
-		// the broker's max_message_size, while the connection lives on. Watching only the
-		// connection would leave a publisher that looks connected and fails every Publish.
-		chLost := ch.NotifyClose(make(chan *amqp.Error, 1))
-		select {
-		case <-ctx.Done():
-			p.disconnect()
-			_ = conn.Close()
-			return
-		case err := <-connLost:
-			p.log.Warn("amqp publisher: connection lost, reconnecting", "err", err)
-		case err := <-chLost:
-			p.log.Warn("amqp publisher: channel lost, reconnecting", "err", err)
-		}
-		p.disconnect()
-		_ = conn.Close()
-	}
+	keepConnected(ctx, p.Log, "amqp publisher", p.runOnce)
 }
 
-func (p *Publisher) connect() (*amqp.Connection, *amqp.Channel, error) {
-	conn, err := Dial(p.url)
+// runOnce runs one connection's life and returns why it ended.
+func (p *Publisher) runOnce(ctx context.Context, connected func()) error {
+	conn, err := dial(p.URL, p.Heartbeat)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	defer conn.close() // a second call returns at once
 	ch, err := conn.Channel()
 	if err == nil {
-		err = Declare(ch, p.queue)
+		err = Declare(ch, p.Queue)
 	}
 	if err == nil {
 		err = ch.Confirm(false)
 	}
 	if err != nil {
-		_ = conn.Close()
-		return nil, nil, err
+		return err
 	}
-	pending := &confirms{waiting: map[uint64]chan bool{}}
-	go p.dispatch(pending, ch.NotifyPublish(make(chan amqp.Confirmation, 256)))
-	p.mu.Lock()
-	p.ch, p.pending = ch, pending
-	p.mu.Unlock()
-	return conn, ch, nil
+	connected()
+	p.Log.Info("amqp publisher: connected", "queue", p.Queue)
+
+	s := &session{requests: make(chan *request), down: make(chan struct{}), ch: ch}
+	owned := make(chan error, 1)
+	go func() {
+		defer close(s.down)
+		owned <- p.own(conn.Connection, ch, s)
+	}()
+	p.session.Store(s)
+	select {
+	case err = <-owned:
+	case <-ctx.Done():
+	}
+	p.session.Store(nil)
+	conn.close() // which ends the owner, should it be stuck writing to a broker that stopped reading
+	<-s.down     // the owner has told every waiting caller
+	return err
 }
 
-// dispatch hands each confirm of one channel to the publish waiting for it. When the
-// channel closes, every publish still waiting learns that its message is unconfirmed.
-func (p *Publisher) dispatch(pending *confirms, confirmations <-chan amqp.Confirmation) {
-	for c := range confirmations {
-		p.mu.Lock()
-		w, ok := pending.waiting[c.DeliveryTag]
-		delete(pending.waiting, c.DeliveryTag)
-		p.mu.Unlock()
-		if ok {
-			w <- c.Ack // buffered: never blocks
+// own is the owner goroutine of one channel: it publishes what Publish hands it, as long
+// as fewer than MaxInFlight messages wait for their confirm and the broker does not block
+// the connection, and hands each confirm to the caller waiting for it. It returns when the
+// channel or the connection is closed.
+func (p *Publisher) own(conn *amqp.Connection, ch *amqp.Channel, s *session) error {
+	confirms := ch.NotifyPublish(make(chan amqp.Confirmation, MaxInFlight))
+	chLost := ch.NotifyClose(make(chan *amqp.Error, 1))
+	// The amqp library tells of connection.blocked on a channel it writes to from its
+	// reader goroutine, which must never wait: a goroutine of its own keeps reading it.
+	blocking := make(chan bool, 1)
+	go watchBlocked(conn.NotifyBlocked(make(chan amqp.Blocking, 1)), s, blocking)
+
+	waiting := map[uint64]*request{} // by delivery tag
+	var lastTag uint64               // the broker numbers a channel's messages 1, 2, 3, ...
+	settle := func(c amqp.Confirmation) {
+		r := waiting[c.DeliveryTag]
+		delete(waiting, c.DeliveryTag)
+		p.unconfirmed.Store(int64(len(waiting)))
+		switch {
+		case r == nil:
+		case c.Ack:
+			r.done <- nil
+		default:
+			r.done <- fmt.Errorf("publish to %s: %w", p.Queue, ErrRefused)
 		}
 	}
-	p.mu.Lock()
-	for tag, w := range pending.waiting {
-		close(w)
-		delete(pending.waiting, tag)
+	defer func() {
+		for len(confirms) > 0 { // the confirms that came before the channel closed still count
+			settle(<-confirms)
+		}
+		for _, r := range waiting {
+			r.done <- fmt.Errorf("publish to %s: channel closed before the broker confirmed", p.Queue)
+		}
+		p.unconfirmed.Store(0)
+	}()
+	for {
+		requests := s.requests
+		if len(waiting) >= MaxInFlight || s.blocked.Load() {
+			requests = nil // take no more until confirms come or the broker unblocks
+		}
+		select {
+		case err := <-chLost: // also when the connection closes: the library closes its channels
+			if err == nil {
+				return fmt.Errorf("channel closed")
+			}
+			return err
+		case c, ok := <-confirms:
+			if !ok {
+				return fmt.Errorf("channel closed")
+			}
+			settle(c)
+		case active := <-blocking:
+			if active {
+				p.Log.Warn("amqp publisher: the broker blocks publishing (resource alarm)", "queue", p.Queue, "unconfirmed", len(waiting))
+			} else {
+				p.Log.Info("amqp publisher: the broker unblocked publishing", "queue", p.Queue)
+			}
+		case r := <-requests:
+			if err := ch.Publish("", p.Queue, false, false, r.msg); err != nil {
+				r.done <- fmt.Errorf("publish to %s: %w", p.Queue, err)
+				continue // a dead channel is reported on chLost next
+			}
+			lastTag++
+			waiting[lastTag] = r
+			p.unconfirmed.Store(int64(len(waiting)))
+		}
 	}
-	p.mu.Unlock()
 }
 
-func (p *Publisher) disconnect() {
-	p.mu.Lock()
-	p.ch = nil
-	p.mu.Unlock()
+// watchBlocked keeps s.blocked up to date with the broker's connection.blocked and
+// connection.unblocked, and tells the owner (blocking holds the latest state only).
+func watchBlocked(notices <-chan amqp.Blocking, s *session, blocking chan bool) {
+	for b := range notices {
+		s.blocked.Store(b.Active)
+		select {
+		case <-blocking: // an older state the owner has not read: replaced
+		default:
+		}
+		blocking <- b.Active
+	}
 }
 
-// Connected reports whether the publisher has a channel to the broker right now.
-func (p *Publisher) Connected() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ch != nil
-}
-
-// Stats counts messages confirmed by the broker and publishes that failed.
-func (p *Publisher) Stats() (published, failed int64) { return p.published.Load(), p.failed.Load() }
-
-// Publish sends body as a persistent JSON message, inside a producer span that is a child
-// of the span in ctx and whose context travels in the message headers. It returns once the
-// broker confirmed the message, or with an error when it could not (not connected, nacked,
-// ctx done).
-func (p *Publisher) Publish(ctx context.Context, body []byte) error {
+// Publish sends m as a persistent JSON message, inside a producer span whose context
+// travels in the message headers. It returns once the broker confirmed the message, or with
+// an error when it did not: ErrNotConnected or ErrBlocked at once, ErrRefused when the
+// broker nacked it, ctx's error when no confirm came in time (the message may be on the
+// broker, or not: publish it again, consumers deduplicate on m.ID).
+func (p *Publisher) Publish(ctx context.Context, m Message) error {
 	headers := amqp.Table{}
-	span := tracing.StartProducer(ctx, p.queue, headers)
+	span := p.startProducer(ctx, m, headers)
 	defer span.Finish()
-	err := p.publish(ctx, body, headers)
+	span.SetTag("message_bus.message_id", m.ID)
+	err := p.publish(ctx, amqp.Publishing{
+		Headers:      headers,
+		MessageId:    m.ID,
+		ContentType:  "application/json",
+		DeliveryMode: amqp.Persistent,
+		Timestamp:    time.Now(),
+		Body:         m.Body,
+	})
 	if err != nil {
 		p.failed.Add(1)
 		tracing.SetError(span, err)
@@ -156,43 +272,40 @@ func (p *Publisher) Publish(ctx context.Context, body []byte) error {
 	return nil
 }
 
-func (p *Publisher) publish(ctx context.Context, body []byte, headers amqp.Table) error {
-	p.mu.Lock()
-	if p.ch == nil {
-		p.mu.Unlock()
+func (p *Publisher) publish(ctx context.Context, msg amqp.Publishing) error {
+	s := p.session.Load()
+	switch {
+	case s == nil:
 		return ErrNotConnected
+	case s.blocked.Load():
+		return ErrBlocked
 	}
-	err := p.ch.Publish("", p.queue, false, false, amqp.Publishing{
-		Headers:      headers,
-		ContentType:  "application/json",
-		DeliveryMode: amqp.Persistent,
-		Timestamp:    time.Now(),
-		Body:         body,
-	})
-	if err != nil {
-		p.mu.Unlock()
-		return fmt.Errorf("publish to %s: %w", p.queue, err)
-	}
-	pending := p.pending
-	pending.lastTag++
-	tag := pending.lastTag
-	confirmed := make(chan bool, 1)
-	pending.waiting[tag] = confirmed
-	p.mu.Unlock()
-
+	r := &request{msg: msg, done: make(chan error, 1)}
 	select {
-	case ack, ok := <-confirmed:
-		switch {
-		case !ok:
-			return fmt.Errorf("publish to %s: channel closed before the broker confirmed", p.queue)
-		case !ack:
-			return fmt.Errorf("publish to %s: broker refused the message (nack)", p.queue)
-		}
-		return nil
+	case s.requests <- r:
+	case <-s.down:
+		return ErrNotConnected
 	case <-ctx.Done():
-		p.mu.Lock()
-		delete(pending.waiting, tag) // its confirm, if it comes, is dropped
-		p.mu.Unlock()
-		return fmt.Errorf("publish to %s: no confirm: %w", p.queue, ctx.Err())
+		return fmt.Errorf("publish to %s: not sent: %w", p.Queue, ctx.Err())
 	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("publish to %s: no confirm: %w", p.Queue, ctx.Err())
+	}
+}
+
+// startProducer starts m's producer span and writes its context into headers: a child of
+// the span in ctx, or, for a message with a Cause, a span that FOLLOWS_FROM it.
+func (p *Publisher) startProducer(ctx context.Context, m Message, headers amqp.Table) opentracing.Span {
+	if m.Cause == nil || p.Tracer == nil {
+		return tracing.StartProducer(ctx, p.Queue, headers)
+	}
+	span := p.Tracer.StartSpan("publish "+p.Queue, opentracing.FollowsFrom(m.Cause))
+	ext.SpanKindProducer.Set(span)
+	ext.Component.Set(span, "amqp")
+	ext.MessageBusDestination.Set(span, p.Queue)
+	_ = p.Tracer.Inject(span.Context(), opentracing.TextMap, tracing.AMQPHeaders(headers))
+	return span
 }

@@ -117,8 +117,14 @@ func (p *brokerProxy) connections() int {
 // publishBlocking is Publish with a guard: a Publish that hangs fails the test instead.
 func publishBlocking(t *testing.T, p *messaging.Publisher, body string) error {
 	t.Helper()
+	return publishGuarded(context.Background(), t, p, body)
+}
+
+// publishGuarded is publishBlocking with the caller's context (and the span in it).
+func publishGuarded(ctx context.Context, t *testing.T, p *messaging.Publisher, body string) error {
+	t.Helper()
 	errc := make(chan error, 1)
-	go func() { errc <- p.Publish(context.Background(), []byte(body)) }()
+	go func() { errc <- p.Publish(ctx, messaging.Message{ID: body, Body: []byte(body)}) }()
 	select {
 	case err := <-errc:
 		return err
@@ -134,7 +140,7 @@ func TestPublishNotConnected(t *testing.T) {
 	url := messagingtest.URL(t)
 
 	t.Run("Run not started", func(t *testing.T) {
-		p := messaging.NewPublisher(url, "test-never-declared", logging.Discard())
+		p := &messaging.Publisher{URL: url, Queue: "test-never-declared", Log: logging.Discard()}
 		if err := publishBlocking(t, p, "{}"); !errors.Is(err, messaging.ErrNotConnected) {
 			t.Errorf("Publish() = %v, want %v", err, messaging.ErrNotConnected)
 		}
@@ -147,7 +153,7 @@ func TestPublishNotConnected(t *testing.T) {
 		queue := messagingtest.Queue(t, url, "test-unreachable-")
 		proxy := newBrokerProxy(t, url)
 		proxy.refuse(true)
-		p := messaging.NewPublisher(proxy.url, queue, logging.Discard())
+		p := &messaging.Publisher{URL: proxy.url, Queue: queue, Log: logging.Discard()}
 		messagingtest.Run(t, p)
 
 		if err := publishBlocking(t, p, "{}"); !errors.Is(err, messaging.ErrNotConnected) {
@@ -170,7 +176,7 @@ func TestPublisherReconnects(t *testing.T) {
 	url := messagingtest.URL(t)
 	queue := messagingtest.Queue(t, url, "test-reconnect-")
 	proxy := newBrokerProxy(t, url)
-	p := messaging.NewPublisher(proxy.url, queue, logging.Discard())
+	p := &messaging.Publisher{URL: proxy.url, Queue: queue, Log: logging.Discard()}
 	messagingtest.Start(t, p)
 
 	if err := publishBlocking(t, p, "before"); err != nil {
@@ -198,7 +204,7 @@ func TestPublisherRecoversFromClosedChannel(t *testing.T) {
 	url := messagingtest.URL(t)
 	queue := messagingtest.Queue(t, url, "test-channel-")
 	proxy := newBrokerProxy(t, url) // only to count connections
-	p := messaging.NewPublisher(proxy.url, queue, logging.Discard())
+	p := &messaging.Publisher{URL: proxy.url, Queue: queue, Log: logging.Discard()}
 	messagingtest.Start(t, p)
 
 	if err := p.CloseChannelForTest(); err != nil {
@@ -229,20 +235,20 @@ func TestConsumerResumesAfterReconnect(t *testing.T) {
 		},
 	}
 	messagingtest.Start(t, consumer)
-	publisher := messaging.NewPublisher(url, queue, logging.Discard()) // not through the proxy
+	publisher := &messaging.Publisher{URL: url, Queue: queue, Log: logging.Discard()} // not through the proxy
 	messagingtest.Start(t, publisher)
 
 	if err := publishBlocking(t, publisher, "before"); err != nil {
 		t.Fatalf("Publish(before) = %v, want nil", err)
 	}
-	messagingtest.WaitFor(t, "the first message handled", func() bool { p, _ := consumer.Stats(); return p == 1 })
+	messagingtest.WaitFor(t, "the first message handled", func() bool { return consumer.Stats().Processed == 1 })
 	proxy.cut()
 	messagingtest.WaitFor(t, "the consumer to reconnect",
 		func() bool { return proxy.connections() >= 2 && consumer.Connected() })
 	if err := publishBlocking(t, publisher, "after"); err != nil {
 		t.Fatalf("Publish(after) = %v, want nil", err)
 	}
-	messagingtest.WaitFor(t, "the second message handled", func() bool { p, _ := consumer.Stats(); return p == 2 })
+	messagingtest.WaitFor(t, "the second message handled", func() bool { return consumer.Stats().Processed == 2 })
 
 	mu.Lock()
 	defer mu.Unlock()
