@@ -45,12 +45,11 @@ func New(service, logLevel string, getenv func(string) string, stdout io.Writer)
 	}
 	// Last, once every other setting New reads has proved good: nothing must be left
 	// listening when New fails.
-	pprofEnv := strings.ToUpper(service) + "_PPROF_ADDR"
-	profiles, err := serveProfiles(log, getenv(pprofEnv))
+	profiles, err := serveProfiles(log, getenv(strings.ToUpper(service)+"_PPROF_ADDR"))
 	if err != nil {
 		_ = closer.Close()
 		_ = logs.Close()
-		return nil, nil, nil, fmt.Errorf("%s: %w", pprofEnv, err)
+		return nil, nil, nil, fmt.Errorf("%s_PPROF_ADDR: %w", strings.ToUpper(service), err)
 	}
 	return log, tracer, &Closer{profiles: profiles, tracer: closer, logs: logs}, nil
 }
