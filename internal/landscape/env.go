@@ -18,12 +18,17 @@ type service struct {
 
 // services lists the landscape in start order: each service starts after the ones it calls,
 // so the first request finds them up. Ports and variables are the contract of the README.
+//
+// The edge is the way in and listens on every interface; the services behind it listen
+// on the loopback interface only, so that on a laptop in a workshop's network nobody
+// else goes around the edge to accountservice or vipservice's /vips. (Compose and
+// Kubernetes set addresses of their own.)
 var services = []service{
-	{name: "quoteservice", addrEnv: "QUOTESERVICE_ADDR", addr: ":8080", urlEnvs: []string{"QUOTESERVICE_URL"}},
+	{name: "quoteservice", addrEnv: "QUOTESERVICE_ADDR", addr: "127.0.0.1:8080", urlEnvs: []string{"QUOTESERVICE_URL"}},
 	// Clients load images straight from imageservice, so the public URL follows its port too.
-	{name: "imageservice", addrEnv: "IMAGESERVICE_ADDR", addr: ":7777", urlEnvs: []string{"IMAGESERVICE_URL", "IMAGESERVICE_PUBLIC_URL"}},
-	{name: "vipservice", addrEnv: "VIPSERVICE_ADDR", addr: ":6868"},
-	{name: "accountservice", addrEnv: "ACCOUNTSERVICE_ADDR", addr: ":6767", urlEnvs: []string{"ACCOUNTSERVICE_URL"}},
+	{name: "imageservice", addrEnv: "IMAGESERVICE_ADDR", addr: "127.0.0.1:7777", urlEnvs: []string{"IMAGESERVICE_URL", "IMAGESERVICE_PUBLIC_URL"}},
+	{name: "vipservice", addrEnv: "VIPSERVICE_ADDR", addr: "127.0.0.1:6868"},
+	{name: "accountservice", addrEnv: "ACCOUNTSERVICE_ADDR", addr: "127.0.0.1:6767", urlEnvs: []string{"ACCOUNTSERVICE_URL"}},
 	{name: "edge", addrEnv: "EDGE_ADDR", addr: ":8765", tls: true},
 }
 
@@ -35,9 +40,11 @@ type Service struct {
 
 // resolve composes the environment every service gets: the caller's, so that JAEGER_*,
 // AMQP_URL and *_ADDR given to `make run` reach them, plus the defaults that keep the
-// landscape consistent. A service moved with QUOTESERVICE_ADDR=:18080 is then still found
-// by its callers, because QUOTESERVICE_URL follows unless the caller set it. It also returns
-// each service's base URL, in start order.
+// landscape consistent: each service's address (the landscape's, which is not always the
+// service's own default) and the URLs others reach it by. A service moved with
+// QUOTESERVICE_ADDR=127.0.0.1:18080 is then still found by its callers, because
+// QUOTESERVICE_URL follows unless the caller set it. It also returns each service's base
+// URL, in start order.
 func resolve(environ []string, runDir string) ([]string, []Service, error) {
 	env := append([]string(nil), environ...)
 	var urls []Service
@@ -45,6 +52,8 @@ func resolve(environ []string, runDir string) ([]string, []Service, error) {
 		addr := s.addr
 		if v := lookup(environ, s.addrEnv); v != "" {
 			addr = v
+		} else {
+			env = setenv(env, s.addrEnv, addr)
 		}
 		base, err := baseURL(addr, s.tls)
 		if err != nil {

@@ -18,12 +18,18 @@ func TestResolve(t *testing.T) {
 			environ: []string{"HOME=/root"},
 			want: map[string]string{
 				"HOME":                    "/root",
-				"QUOTESERVICE_URL":        "http://localhost:8080",
-				"IMAGESERVICE_URL":        "http://localhost:7777",
-				"IMAGESERVICE_PUBLIC_URL": "http://localhost:7777",
-				"ACCOUNTSERVICE_URL":      "http://localhost:6767",
+				"QUOTESERVICE_URL":        "http://127.0.0.1:8080",
+				"IMAGESERVICE_URL":        "http://127.0.0.1:7777",
+				"IMAGESERVICE_PUBLIC_URL": "http://127.0.0.1:7777",
+				"ACCOUNTSERVICE_URL":      "http://127.0.0.1:6767",
 				"ACCOUNTSERVICE_DB":       "/repo/.run/accounts.db",
-				"QUOTESERVICE_ADDR":       "",
+				// Behind the edge, every service listens on the loopback interface only;
+				// the edge, the way in, on every interface.
+				"QUOTESERVICE_ADDR":   "127.0.0.1:8080",
+				"IMAGESERVICE_ADDR":   "127.0.0.1:7777",
+				"VIPSERVICE_ADDR":     "127.0.0.1:6868",
+				"ACCOUNTSERVICE_ADDR": "127.0.0.1:6767",
+				"EDGE_ADDR":           ":8765",
 			},
 		},
 		{
@@ -54,7 +60,7 @@ func TestResolve(t *testing.T) {
 				"IMAGESERVICE_PUBLIC_URL=https://img.example", "ACCOUNTSERVICE_DB=/data/a.db"},
 			want: map[string]string{
 				"QUOTESERVICE_URL":        "http://quotes.example:80",
-				"IMAGESERVICE_URL":        "http://localhost:7777",
+				"IMAGESERVICE_URL":        "http://127.0.0.1:7777",
 				"IMAGESERVICE_PUBLIC_URL": "https://img.example",
 				"ACCOUNTSERVICE_DB":       "/data/a.db",
 			},
@@ -115,10 +121,10 @@ func TestResolveURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Service{
-		{"quoteservice", "http://localhost:8080"},
-		{"imageservice", "http://localhost:7777"},
+		{"quoteservice", "http://127.0.0.1:8080"},
+		{"imageservice", "http://127.0.0.1:7777"},
 		{"vipservice", "http://localhost:16868"},
-		{"accountservice", "http://localhost:6767"},
+		{"accountservice", "http://127.0.0.1:6767"},
 		{"edge", "https://localhost:18765"},
 	}
 	if !slices.Equal(urls, want) {
