@@ -16,6 +16,7 @@ import (
 	"tracelab/common/config"
 	"tracelab/common/instrument"
 	"tracelab/common/serve"
+	"tracelab/common/tracing"
 )
 
 const serviceName = "edge"
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	keyFile := cfg.String("tls-key", "EDGE_TLS_KEY", "", "PEM private key file for the certificate")
 	upstreamTimeout := cfg.Duration("upstream-timeout", "EDGE_UPSTREAM_TIMEOUT", defaultUpstreamTimeout,
 		"how long one proxied call may take before the edge answers 504")
+	trustTraceHeaders := cfg.Bool("trust-trace-headers", "EDGE_TRUST_TRACE_HEADERS", true,
+		"continue the traces callers send (their ids, sampling decision, baggage); false: a new trace per request")
 	logLevel := cfg.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := cfg.Parse(args); err != nil {
 		return err
@@ -67,7 +70,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 
-	srv := newHTTPServer(newServer(log, tracer, routeTable(accounts, images), *upstreamTimeout), log, *upstreamTimeout, tlsConfig)
+	// The edge is where callers from outside arrive: whether their tracing headers count is
+	// a setting (tracing.TrustCallers says what each choice means).
+	handler := newServer(log, tracer, routeTable(accounts, images), *upstreamTimeout, tracing.TrustCallers(*trustTraceHeaders))
+	srv := newHTTPServer(handler, log, *upstreamTimeout, tlsConfig)
 	return serve.Run(ctx, log, srv, *addr)
 }
 

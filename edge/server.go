@@ -11,19 +11,21 @@ import (
 	"tracelab/common/instrument"
 	"tracelab/common/respond"
 	"tracelab/common/serve"
+	"tracelab/common/tracing"
 )
 
 // newServer lists every route of the edge in one place: the proxied routes of the route
 // table, the health check, and a JSON 404 for everything else. Each proxied call may take
-// upstreamTimeout. None of them takes a request body (see refuseBody).
-func newServer(log *slog.Logger, tracer opentracing.Tracer, routes []route, upstreamTimeout time.Duration) http.Handler {
+// upstreamTimeout. None of them takes a request body (see refuseBody). opts go to the
+// tracing middleware: the trust policy for callers' tracing headers (tracing.TrustCallers).
+func newServer(log *slog.Logger, tracer opentracing.Tracer, routes []route, upstreamTimeout time.Duration, opts ...tracing.MiddlewareOption) http.Handler {
 	pool := newBufferPool()
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, refuseBody(log, handleProxy(newProxy(log, rt, pool), upstreamTimeout)))
 	}
 	mux.Handle("/", refuseBody(log, respond.NotFound()))
-	return instrument.Handler(log, tracer, mux, refuseBody(log, handleHealthz()))
+	return instrument.Handler(log, tracer, mux, refuseBody(log, handleHealthz()), opts...)
 }
 
 // newHTTPServer is the edge's server for h, serving HTTPS with tlsConfig. A proxied call
