@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -105,11 +104,7 @@ func TestRequestBodiesAreRefusedAtOnce(t *testing.T) {
 	}
 
 	// Over HTTP/2 the stream is refused, not the connection: the next request reuses it.
-	client := &http.Client{Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
-		ForceAttemptHTTP2: true,
-	}}
-	defer client.CloseIdleConnections()
+	client := servicetest.TLSClient(t, true)
 	req, _ := http.NewRequest(http.MethodGet, "https://"+addr+"/api/accounts/10000", strings.NewReader("abc"))
 	resp, err := client.Do(req)
 	if err != nil {

@@ -164,12 +164,7 @@ func TestRunServesHTTP2AndHTTP1OverTLS(t *testing.T) {
 		{"HTTP/1.1", false, "HTTP/1.1"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			client := &http.Client{Transport: &http.Transport{
-				TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, // httptest's certificate
-				ForceAttemptHTTP2: tt.http2,
-			}}
-			defer client.CloseIdleConnections()
-			resp, err := client.Get("https://" + addr + "/")
+			resp, err := servicetest.TLSClient(t, tt.http2).Get("https://" + addr + "/")
 			if err != nil {
 				t.Fatalf("GET over %s: %v", tt.name, err)
 			}

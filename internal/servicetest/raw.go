@@ -67,3 +67,16 @@ func DialTLS(t testing.TB, addr string) *tls.Conn {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// TLSClient is an HTTPS client like curl -k (any certificate: the edge's self-signed one,
+// httptest's), speaking HTTP/2 when http2 is set and HTTP/1.1 otherwise. Its idle
+// connections are closed when the test ends.
+func TLSClient(t testing.TB, http2 bool) *http.Client {
+	t.Helper()
+	transport := &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2: http2,
+	}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport, Timeout: Patience}
+}
