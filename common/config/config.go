@@ -59,6 +59,19 @@ func (s *Set) Bool(flagName, env string, def bool, usage string) *bool {
 	return s.fs.Bool(flagName, def, fmt.Sprintf("%s (env %s)", usage, env))
 }
 
+// Int defines an integer flag whose default is $env, or def.
+func (s *Set) Int(flagName, env string, def int, usage string) *int {
+	if v := s.getenv(env); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("%s=%q: want a whole number", env, v))
+		} else {
+			def = n
+		}
+	}
+	return s.fs.Int(flagName, def, fmt.Sprintf("%s (env %s)", usage, env))
+}
+
 // Parse parses args and reports every environment variable that could not be read, so
 // one run shows all there is to fix.
 func (s *Set) Parse(args []string) error {

@@ -87,6 +87,31 @@ func TestBool(t *testing.T) {
 	}
 }
 
+func TestInt(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want int
+	}{
+		{"default", "", nil, 10000},
+		{"env", "25", nil, 25},
+		{"flag overrides env", "25", []string{"-limit", "7"}, 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New("accountservice", env(map[string]string{"OUTBOX_LIMIT": tt.env}))
+			limit := s.Int("limit", "OUTBOX_LIMIT", 10000, "events kept")
+			if err := s.Parse(tt.args); err != nil {
+				t.Fatalf("Parse(%q) error: %v", tt.args, err)
+			}
+			if *limit != tt.want {
+				t.Errorf("limit with env %q, args %q = %d, want %d", tt.env, tt.args, *limit, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -99,6 +124,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{"QUOTE_TIMEOUT", "DRAIN_TIMEOUT"}},
 		{"bad duration flag", nil, []string{"-timeout", "5"}, []string{"timeout"}},
 		{"bad bool env", map[string]string{"EDGE_TRUST": "perhaps"}, nil, []string{"EDGE_TRUST", `"perhaps"`, "true or false"}},
+		{"bad int env", map[string]string{"OUTBOX_LIMIT": "many"}, nil, []string{"OUTBOX_LIMIT", `"many"`, "whole number"}},
 		{"unknown flag", nil, []string{"-nope"}, []string{"nope"}},
 	}
 	for _, tt := range tests {
@@ -108,6 +134,7 @@ func TestParseErrors(t *testing.T) {
 			s.Duration("timeout", "QUOTE_TIMEOUT", time.Second, "how long to wait")
 			s.Duration("drain", "DRAIN_TIMEOUT", time.Second, "how long to drain")
 			s.Bool("trust", "EDGE_TRUST", true, "trust callers")
+			s.Int("limit", "OUTBOX_LIMIT", 10000, "events kept")
 			err := s.Parse(tt.args)
 			if err == nil {
 				t.Fatalf("Parse(%q) with env %v error = nil, want one", tt.args, tt.env)
