@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"tracelab/common/accountid"
+	"tracelab/common/messaging"
 	"tracelab/common/respond"
 )
 
@@ -23,10 +24,11 @@ type AccountResponse struct {
 // servedBy names this process in answers.
 var servedBy = respond.ServedBy(serviceName)
 
-// handleGetAccount answers GET /accounts/{id}: the account from bolt, a quote and an image
-// fetched concurrently, and, for a VIP, an event on the message queue. Only the account is
-// essential; a missing quote, image or event is logged and left out, and the spans say why.
-func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, images *imageClient, vips *vipEvents) http.Handler {
+// handleGetAccount answers GET /accounts/{id}: the account from bolt, then at the same
+// time a quote, an image and, for a VIP, the event written to the outbox (the relay
+// publishes it later). Only the account is essential; a missing quote, image or event is
+// logged and left out, and the spans say why.
+func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, images *imageClient, events *outbox) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		id := r.PathValue("id")
@@ -47,12 +49,13 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 			return
 		}
 
-		if acc.VIP {
-			vips.Send(ctx, acc.ID) // in the background: the reader does not wait for the broker
-		}
-		// The quote on a goroutine of its own, the image on this one: both at the same time.
+		// The event and the quote on goroutines of their own, the image on this one: all
+		// at the same time, so the outbox write (a disk commit) adds nothing to the answer.
 		resp := AccountResponse{ID: acc.ID, Name: acc.Name, ServedBy: servedBy}
 		var wg sync.WaitGroup
+		if acc.VIP {
+			wg.Go(func() { recordVIPEvent(ctx, log, events, acc.ID) })
+		}
 		wg.Go(func() {
 			q, err := quotes.Get(ctx)
 			if err != nil {
@@ -71,18 +74,33 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 	})
 }
 
-// handleHealthz answers probes: the bolt file must be readable. The broker state is
-// reported but does not fail the probe: accounts are served without it.
-func handleHealthz(accounts *store, amqpConnected func() bool) http.Handler {
+// health is the body of GET /healthz.
+type health struct {
+	Status  string       `json:"status"`
+	Service string       `json:"service"`
+	AMQP    string       `json:"amqp"` // connected, reconnecting or blocked
+	Outbox  outboxHealth `json:"outbox"`
+}
+
+// outboxHealth tells how far the VIP events are behind: depth is what waits to be
+// published, refused what a full outbox turned away since the start.
+type outboxHealth struct {
+	Depth   int   `json:"depth"`
+	Limit   int   `json:"limit"`
+	Refused int64 `json:"refused"`
+}
+
+// handleHealthz answers probes: the bolt file must be readable. The broker state and the
+// outbox are reported but do not fail the probe: accounts are served without the broker,
+// and restarting accountservice would not bring it back (the events wait in the outbox).
+func handleHealthz(accounts *store, events *outbox, broker func() messaging.State) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		broker := "connected"
-		if !amqpConnected() {
-			broker = "reconnecting"
-		}
+		h := health{Status: "ok", Service: serviceName, AMQP: broker().String(),
+			Outbox: outboxHealth{Depth: events.Depth(), Limit: events.limit, Refused: events.Refused()}}
+		status := http.StatusOK
 		if err := accounts.Ping(); err != nil {
-			respond.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "bolt unavailable", "amqp": broker})
-			return
+			h.Status, status = "bolt unavailable", http.StatusServiceUnavailable
 		}
-		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "service": serviceName, "amqp": broker})
+		respond.JSON(w, status, h)
 	})
 }

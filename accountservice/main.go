@@ -40,9 +40,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	callTimeout := cfg.Duration("call-timeout", "ACCOUNTSERVICE_CALL_TIMEOUT", 2*time.Second, "timeout of each call to quoteservice and imageservice")
 	amqpURL := cfg.String("amqp-url", "AMQP_URL", "amqp://guest:guest@localhost:5672/", "RabbitMQ URL")
 	vipQueue := cfg.String("vip-queue", "VIP_QUEUE", "vipQueue", "queue for VIP events")
+	heartbeat := cfg.Duration("amqp-heartbeat", "AMQP_HEARTBEAT", messaging.DefaultHeartbeat, "AMQP heartbeat interval (a silent broker is given up after three)")
+	outboxLimit := cfg.Int("outbox-limit", "ACCOUNTSERVICE_OUTBOX_LIMIT", DefaultOutboxLimit, "VIP events the outbox keeps at most while the broker is away")
 	logLevel := cfg.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := cfg.Parse(args); err != nil {
 		return err
+	}
+	if *outboxLimit < 1 {
+		return fmt.Errorf("ACCOUNTSERVICE_OUTBOX_LIMIT=%d: want at least 1", *outboxLimit)
 	}
 	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
@@ -61,29 +66,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("seed accounts: %w", err)
 	}
-	log.Info("accounts ready", "db.file", *dbPath, "seeded", added)
+	events, err := openOutbox(accounts.db, *outboxLimit)
+	if err != nil {
+		return err
+	}
+	log.Info("accounts ready", "db.file", *dbPath, "seeded", added, "outbox.depth", events.Depth())
 
-	// The publisher connects in the background and keeps reconnecting: accounts are served
-	// while the broker is away, only the VIP events are missed (and counted).
-	publisher := &messaging.Publisher{URL: *amqpURL, Queue: *vipQueue, Tracer: tracer, Log: log}
+	// The publisher connects in the background and keeps reconnecting; the relay publishes
+	// the outbox through it. Accounts are served while the broker is away; their VIP events
+	// wait in the outbox, what an earlier run left there included.
+	publisher := &messaging.Publisher{URL: *amqpURL, Queue: *vipQueue, Tracer: tracer, Log: log, Heartbeat: *heartbeat}
 	pubCtx, stopPublisher := context.WithCancel(context.Background())
 	pubDone := make(chan struct{})
 	go func() { defer close(pubDone); publisher.Run(pubCtx) }()
-	events := &vipEvents{log: log, publisher: publisher}
+	relay := &relay{outbox: events, publisher: publisher, tracer: tracer, log: log}
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); relay.Run(relayCtx) }()
+	// Once the server has drained (no request writes an event any more), the relay has up
+	// to DrainTimeout to publish what is pending, then the publisher disconnects. What is
+	// left stays in the outbox for the next start.
 	defer func() {
-		events.Wait() // the events of the last requests, before the publisher disconnects
+		stopRelay()
+		<-relayDone
 		stopPublisher()
 		<-pubDone
 		published, failed := publisher.Stats()
-		log.Info("vip events", "published", published, "failed", failed)
+		log.Info("vip events", "published", published, "failed", failed,
+			"outbox.depth", events.Depth(), "outbox.refused", events.Refused())
 	}()
 
 	srv := serve.NewServer(newServer(log, tracer, deps{
-		accounts:      accounts,
-		quotes:        &quoteClient{baseURL: *quoteURL, http: newTracedClient("quoteservice", *callTimeout)},
-		images:        &imageClient{baseURL: *imageURL, http: newTracedClient("imageservice", *callTimeout)},
-		vips:          events,
-		amqpConnected: publisher.Connected,
+		accounts: accounts,
+		quotes:   &quoteClient{baseURL: *quoteURL, http: newTracedClient("quoteservice", *callTimeout)},
+		images:   &imageClient{baseURL: *imageURL, http: newTracedClient("imageservice", *callTimeout)},
+		outbox:   events,
+		broker:   publisher.State,
 	}), log)
 	return serve.Run(ctx, log, srv, *addr)
 }

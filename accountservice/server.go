@@ -7,22 +7,23 @@ import (
 	"github.com/opentracing/opentracing-go"
 
 	"tracelab/common/instrument"
+	"tracelab/common/messaging"
 	"tracelab/common/respond"
 )
 
 // deps is everything the routes need, built once in run.
 type deps struct {
-	accounts      *store
-	quotes        *quoteClient
-	images        *imageClient
-	vips          *vipEvents
-	amqpConnected func() bool
+	accounts *store
+	quotes   *quoteClient
+	images   *imageClient
+	outbox   *outbox
+	broker   func() messaging.State // the publisher's, for /healthz
 }
 
 // newServer lists every route of the service in one place.
 func newServer(log *slog.Logger, tracer opentracing.Tracer, d deps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /accounts/{id}", handleGetAccount(log, d.accounts, d.quotes, d.images, d.vips))
+	mux.Handle("GET /accounts/{id}", handleGetAccount(log, d.accounts, d.quotes, d.images, d.outbox))
 	mux.Handle("/", respond.NotFound())
-	return instrument.Handler(log, tracer, mux, handleHealthz(d.accounts, d.amqpConnected))
+	return instrument.Handler(log, tracer, mux, handleHealthz(d.accounts, d.outbox, d.broker))
 }

@@ -2,59 +2,41 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"log/slog"
-	"sync"
 	"time"
-
-	"tracelab/common/messaging"
 )
 
-// VIPEvent is published for every read of a VIP account. It carries no personal data.
+// VIPEvent is written to the outbox for every read of a VIP account, and published from
+// there. It carries no personal data. ID is unique per event: vipservice counts an event
+// it has seen before as a duplicate, not again.
 type VIPEvent struct {
+	ID         string    `json:"id"`
 	AccountID  string    `json:"accountId"`
 	Tier       string    `json:"tier"`
 	OccurredAt time.Time `json:"occurredAt"`
 }
 
-// vipPublisher is the part of messaging.Publisher that VIP events need.
-type vipPublisher interface {
-	Publish(ctx context.Context, m messaging.Message) error
+// newEventID returns 128 random bits in hex: unique without asking anyone.
+func newEventID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }
 
-// vipEvents sends VIP events in the background. The event is the reader's business only
-// as far as it gets sent: the answer does not wait for the broker to confirm it (a disk
-// sync on the broker, milliseconds at worst), and a failure is logged and counted by the
-// publisher, never turned into a failed request. Its producer span is still a child of the
-// request's server span; it may just end after it.
-type vipEvents struct {
-	log       *slog.Logger
-	publisher vipPublisher
-	inFlight  sync.WaitGroup
+// recordVIPEvent writes the event of a VIP read to the outbox. The event is the reader's
+// business only as far as it gets recorded: a full or failing outbox is logged (and, when
+// full, counted) and the account is served all the same.
+func recordVIPEvent(ctx context.Context, log *slog.Logger, events *outbox, accountID string) {
+	event := VIPEvent{ID: newEventID(), AccountID: accountID, Tier: "vip", OccurredAt: time.Now().UTC()}
+	err := events.Add(ctx, event)
+	switch {
+	case errors.Is(err, ErrOutboxFull):
+		log.WarnContext(ctx, "outbox full: vip event refused", "account.id", accountID,
+			"outbox.limit", events.limit, "outbox.refused", events.Refused())
+	case err != nil:
+		log.ErrorContext(ctx, "vip event not recorded", "err", err, "account.id", accountID)
+	}
 }
-
-// publishTimeout bounds the wait for the broker's confirm.
-const publishTimeout = 2 * time.Second
-
-// Send publishes the event for accountID on a goroutine of its own. ctx is the request's:
-// its span becomes the producer span's parent, its cancellation (the answer is sent, the
-// client hangs up) does not stop the event.
-func (v *vipEvents) Send(ctx context.Context, accountID string) {
-	ctx = context.WithoutCancel(ctx)
-	v.inFlight.Go(func() {
-		body, err := json.Marshal(VIPEvent{AccountID: accountID, Tier: "vip", OccurredAt: time.Now().UTC()})
-		if err != nil {
-			v.log.ErrorContext(ctx, "encoding vip event failed", "err", err)
-			return
-		}
-		ctx, cancel := context.WithTimeout(ctx, publishTimeout)
-		defer cancel()
-		if err := v.publisher.Publish(ctx, messaging.Message{Body: body}); err != nil {
-			v.log.WarnContext(ctx, "vip event not published", "err", err, "account.id", accountID)
-		}
-	})
-}
-
-// Wait returns once every event sent is confirmed or given up on. run calls it after the
-// server has drained and before the publisher disconnects.
-func (v *vipEvents) Wait() { v.inFlight.Wait() }

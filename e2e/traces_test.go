@@ -35,16 +35,25 @@ func edgeRoot(status int, children ...span) span {
 	return server("edge", "GET /api/accounts/{id...}", status, children...).root()
 }
 
-// vipTrace: reading a VIP account also publishes an event. The producer span is a child of
-// accountservice's server span; vipservice's consumer span FOLLOWS_FROM it, because the
-// publisher does not wait, and vipservice's own work is a child of the consumer span.
-// Eleven spans, five services, one trace.
+// vipTrace: reading a VIP account also sends an event, through the outbox. The outbox
+// write (the event committed to accountservice's bolt file, beside the two calls) is a
+// child of accountservice's server span. The relay publishes the event a moment later,
+// or minutes later if the broker was away: its producer span FOLLOWS_FROM the outbox
+// write, whose span context was kept with the event. vipservice's consumer span
+// FOLLOWS_FROM the producer, because the publisher does not wait for it either, and
+// vipservice's own work is a child of the consumer span. Twelve spans, five services, one
+// trace.
 func vipTrace() span {
 	return edgeRoot(200, accountRead(
-		producer("accountservice", vipQueue,
-			consumer("vipservice", vipQueue,
-				internal("vipservice", "record vip event")))))
+		internal("accountservice", "outbox write",
+			relayed(producer("accountservice", vipQueue,
+				consumer("vipservice", vipQueue,
+					internal("vipservice", "record vip event"))))).with("db.type=bolt", "db.instance=outbox")))
 }
+
+// relayed is a producer span that FOLLOWS_FROM what it publishes (an outbox write): the
+// relay publishes on its own time, not as part of the request.
+func relayed(s span) span { s.ref = "FOLLOWS_FROM"; return s }
 
 // regularTrace: a non-VIP account: no messaging spans at all. Eight spans.
 func regularTrace() span {
@@ -78,7 +87,9 @@ func TestVIPTrace(t *testing.T) {
 	t.Parallel()
 	resp, body, id := get(t, "/api/accounts/10000", nil)
 	assertAccount(t, resp, body, "10000", true)
-	assertTrace(t, waitForTrace(t, id, vipTrace().count()), vipTrace())
+	tr := waitForTrace(t, id, vipTrace().count())
+	assertTrace(t, tr, vipTrace())
+	assertConcurrent(t, tr, "GET quoteservice", "GET imageservice")
 }
 
 func TestRegularTrace(t *testing.T) {
@@ -87,6 +98,7 @@ func TestRegularTrace(t *testing.T) {
 	assertAccount(t, resp, body, "10001", true)
 	tr := waitForTrace(t, id, regularTrace().count())
 	assertTrace(t, tr, regularTrace())
+	assertConcurrent(t, tr, "GET quoteservice", "GET imageservice")
 	for _, s := range tr.Spans {
 		if kind, _ := s.Tag("span.kind"); kind == "producer" || kind == "consumer" {
 			t.Errorf("span %q is a %s span: a regular account sends no message", s.OperationName, kind)
@@ -123,6 +135,34 @@ func TestQuoteServiceDownTrace(t *testing.T) {
 		if s.OperationName == "GET quoteservice" && !loggedError(s, "connection refused") {
 			t.Errorf("span %q logs %v, want an error event saying connection refused", s.OperationName, s.Logs)
 		}
+	}
+}
+
+// assertConcurrent checks that accountservice's spans a and b overlap in time: the calls
+// they stand for were made at the same time, not one after the other (the tree alone
+// cannot tell).
+func assertConcurrent(t *testing.T, tr jaegerapi.Trace, a, b string) {
+	t.Helper()
+	var sa, sb *jaegerapi.Span
+	for i, s := range tr.Spans {
+		if tr.Service(s) != "accountservice" {
+			continue
+		}
+		switch s.OperationName {
+		case a:
+			sa = &tr.Spans[i]
+		case b:
+			sb = &tr.Spans[i]
+		}
+	}
+	if sa == nil || sb == nil {
+		t.Errorf("trace %s lacks accountservice span %q or %q", tr.TraceID, a, b)
+		return
+	}
+	endA, endB := sa.StartTime+sa.Duration, sb.StartTime+sb.Duration
+	if sa.StartTime >= endB || sb.StartTime >= endA {
+		t.Errorf("spans %q [%d, %d] and %q [%d, %d] (µs) do not overlap: the calls were made one after the other",
+			a, sa.StartTime, endA, b, sb.StartTime, endB)
 	}
 }
 
