@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
@@ -27,19 +29,21 @@ type testService struct {
 	amqpURL, queue string
 	consumer       *messaging.Consumer
 	http           *httptest.Server
+	logs           *servicetest.LockedBuffer // its log lines, JSON
 }
 
 func startService(t *testing.T, tracer opentracing.Tracer) *testService {
 	t.Helper()
 	url := messagingtest.URL(t)
 	queue := messagingtest.Queue(t, url, "test-vip-")
-	log := logging.Discard()
-	recent := newRecentVIPs(maxRecentVIPs)
+	logs := &servicetest.LockedBuffer{}
+	log := logging.New(serviceName, logs, slog.LevelDebug)
+	recent := newRecentVIPs(maxRecentVIPs, maxSeenEvents)
 	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: log, Handle: handleVIPEvent(log, recent)}
 	messagingtest.Start(t, consumer)
 	srv := httptest.NewServer(newServer(log, tracer, consumer, recent))
 	t.Cleanup(srv.Close)
-	return &testService{amqpURL: url, queue: queue, consumer: consumer, http: srv}
+	return &testService{amqpURL: url, queue: queue, consumer: consumer, http: srv, logs: logs}
 }
 
 // waitForVIPs polls GET /vips until done holds for its answer, and returns that answer.
@@ -68,15 +72,21 @@ func getJSON(t *testing.T, url string, v any) int {
 	return resp.StatusCode
 }
 
-// publishEvent publishes a VIP event for account as accountservice does, with the span in ctx.
+// publishEvent publishes a VIP event for account as accountservice does, with the span in
+// ctx, under the event id "event-<account>".
 func publishEvent(ctx context.Context, t *testing.T, amqpURL, queue, account string) {
 	t.Helper()
 	publisher := &messaging.Publisher{URL: amqpURL, Queue: queue, Log: logging.Discard()}
 	messagingtest.Start(t, publisher)
-	body := `{"accountId":"` + account + `","tier":"vip","occurredAt":"2024-05-01T12:00:00Z"}`
-	if err := publisher.Publish(ctx, messaging.Message{Body: []byte(body)}); err != nil {
-		t.Fatalf("Publish(%s) = %v, want nil", body, err)
+	id := "event-" + account
+	if err := publisher.Publish(ctx, messaging.Message{ID: id, Body: eventBody(id, account, "vip")}); err != nil {
+		t.Fatalf("Publish(%s) = %v, want nil", id, err)
 	}
+}
+
+// eventBody is a VIP event as accountservice writes it.
+func eventBody(id, account, tier string) []byte {
+	return []byte(`{"id":"` + id + `","accountId":"` + account + `","tier":"` + tier + `","occurredAt":"2024-05-01T12:00:00Z"}`)
 }
 
 // TestVIPEventContinuesTrace publishes an event from inside a span and checks the trace
@@ -94,8 +104,8 @@ func TestVIPEventContinuesTrace(t *testing.T) {
 	if len(answer.Recent) != 1 || answer.Recent[0].AccountID != "10000" || answer.Recent[0].ReceivedAt.IsZero() {
 		t.Errorf("GET /vips recent = %+v, want account 10000 with its time received", answer.Recent)
 	}
-	if !answer.Connected || answer.DeadLettered != 0 {
-		t.Errorf("GET /vips connected, deadLettered = %v, %d, want true, 0", answer.Connected, answer.DeadLettered)
+	if !answer.Connected || answer.DeadLettered != 0 || answer.Duplicates != 0 {
+		t.Errorf("GET /vips connected, duplicates, deadLettered = %v, %d, %d, want true, 0, 0", answer.Connected, answer.Duplicates, answer.DeadLettered)
 	}
 
 	producer := finishedSpan(t, tracer, "publish "+svc.queue)
@@ -173,7 +183,7 @@ func TestNonStringHeadersStartNewTrace(t *testing.T) {
 	}
 	err := ch.Publish("", svc.queue, false, false, amqp.Publishing{
 		Headers: headers,
-		Body:    []byte(`{"accountId":"10003","tier":"vip"}`),
+		Body:    eventBody("e3", "10003", "vip"),
 	})
 	if err != nil {
 		t.Fatalf("publish: %v", err)
@@ -183,6 +193,84 @@ func TestNonStringHeadersStartNewTrace(t *testing.T) {
 	consumer := finishedSpan(t, tracer, "consume "+svc.queue)
 	tracingtest.AssertRoot(t, tracer, consumer)
 	tracingtest.AssertChildOf(t, tracer, finishedSpan(t, tracer, "record vip event"), consumer)
+}
+
+// TestDuplicateEventsCountedOnce: the same event delivered three times (a redelivery after a
+// lost ack, the relay publishing again after a lost confirm) is recorded once, counted as
+// processed once and as two duplicates, and acknowledged each time: nothing is left in the
+// queue or dead-lettered.
+func TestDuplicateEventsCountedOnce(t *testing.T) {
+	tracer := tracingtest.New()
+	svc := startService(t, tracer)
+	ch := messagingtest.Channel(t, svc.amqpURL)
+	for _, id := range []string{"e1", "e1", "e2", "e1"} {
+		if err := ch.Publish("", svc.queue, false, false, amqp.Publishing{MessageId: id, Body: eventBody(id, "10000", "vip")}); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
+	}
+	answer := waitForVIPs(t, svc.http.URL, "4 deliveries handled", func(a vipsAnswer) bool { return a.Processed+a.Duplicates == 4 })
+	if answer.Processed != 2 || answer.Duplicates != 2 || answer.DeadLettered != 0 || len(answer.Recent) != 2 {
+		t.Errorf("GET /vips = processed %d, duplicates %d, deadLettered %d, %d recent, want 2, 2, 0, 2",
+			answer.Processed, answer.Duplicates, answer.DeadLettered, len(answer.Recent))
+	}
+	for _, q := range []string{svc.queue, messaging.DeadLetterQueue(svc.queue)} {
+		if got, err := ch.QueueInspect(q); err != nil || got.Messages != 0 {
+			t.Errorf("QueueInspect(%q) = %d messages, %v, want 0", q, got.Messages, err)
+		}
+	}
+	messagingtest.WaitFor(t, "4 record spans", func() bool { return len(spansNamed(tracer, "record vip event")) == 4 })
+	duplicates := 0
+	for _, s := range spansNamed(tracer, "record vip event") {
+		if s.Tag("duplicate") == true {
+			duplicates++
+		}
+	}
+	if duplicates != 2 {
+		t.Errorf("record spans tagged duplicate = %d, want 2", duplicates)
+	}
+}
+
+// TestInvalidEventsDeadLettered: events of the wrong shape go to the dead-letter queue, and
+// the log lines about them stay short whatever the message held (a 5 MiB tier was once
+// logged in full). A good event after them is recorded.
+func TestInvalidEventsDeadLettered(t *testing.T) {
+	svc := startService(t, mocktracer.New())
+	ch := messagingtest.Channel(t, svc.amqpURL)
+	bad := [][]byte{
+		eventBody("e1", "10000", strings.Repeat("v", 5<<20)),       // 5 MiB tier
+		eventBody("e2", "10000", `VIP\n`+strings.Repeat("x", 500)), // an escaped newline, a long tier
+		eventBody(strings.Repeat("i", 900), "10000", "vip"),
+		[]byte(`{"id":"e4","accountId":"10000","tier":"vip","occurredAt":"` + strings.Repeat("9", 900) + `"}`),
+	}
+	for _, body := range bad {
+		if err := ch.Publish("", svc.queue, false, false, amqp.Publishing{Body: body}); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	publishEvent(context.Background(), t, svc.amqpURL, svc.queue, "10005")
+
+	answer := waitForVIPs(t, svc.http.URL, "the good event recorded", func(a vipsAnswer) bool { return a.Processed == 1 })
+	if answer.DeadLettered != int64(len(bad)) || len(answer.Recent) != 1 || answer.Recent[0].AccountID != "10005" {
+		t.Errorf("GET /vips = deadLettered %d, recent %+v, want %d and only account 10005", answer.DeadLettered, answer.Recent, len(bad))
+	}
+	if got, err := ch.QueueInspect(messaging.DeadLetterQueue(svc.queue)); err != nil || got.Messages != len(bad) {
+		t.Errorf("QueueInspect(dead-letter queue) = %d messages, %v, want %d", got.Messages, err, len(bad))
+	}
+	for line := range strings.Lines(svc.logs.String()) {
+		if len(line) > 1024 {
+			t.Errorf("a log line of %d bytes, want at most 1 KiB: %.200s...", len(line), line)
+		}
+	}
+}
+
+func spansNamed(tracer *tracingtest.Tracer, operation string) []*mocktracer.MockSpan {
+	var found []*mocktracer.MockSpan
+	for _, s := range tracer.FinishedSpans() {
+		if s.OperationName == operation {
+			found = append(found, s)
+		}
+	}
+	return found
 }
 
 // finishedSpan waits for the finished span called operation and fails unless it is the

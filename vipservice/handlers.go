@@ -17,6 +17,8 @@ import (
 // handler is to a route. ctx carries the consumer span, which continues the publisher's
 // trace. An event it cannot read is returned as an error, and the consumer moves the message
 // to the dead-letter queue, where a person can look at it, instead of retrying it forever.
+// An event recorded before (a redelivery, or accountservice publishing it again) is
+// returned as messaging.ErrDuplicate: acknowledged, counted apart, not recorded twice.
 func handleVIPEvent(log *slog.Logger, recent *recentVIPs) messaging.Handler {
 	return func(ctx context.Context, d amqp.Delivery) error {
 		event, err := decodeVIPEvent(d.Body)
@@ -26,18 +28,23 @@ func handleVIPEvent(log *slog.Logger, recent *recentVIPs) messaging.Handler {
 		span, ctx := tracing.StartChild(ctx, "record vip event")
 		defer span.Finish()
 		span.SetTag("vip.tier", event.Tier)
+		span.SetTag("event.id", event.ID)
 
 		traceID, _ := tracing.IDs(ctx)
-		recent.add(vipRecord{AccountID: event.AccountID, TraceID: traceID, ReceivedAt: time.Now().UTC()})
+		if !recent.add(event.ID, vipRecord{AccountID: event.AccountID, TraceID: traceID, ReceivedAt: time.Now().UTC()}) {
+			span.SetTag("duplicate", true)
+			return messaging.ErrDuplicate
+		}
 		// The account id is a number, not personal data; the event carries no names on purpose.
-		log.InfoContext(ctx, "vip event recorded", "account_id", event.AccountID, "tier", event.Tier)
+		log.InfoContext(ctx, "vip event recorded", "account.id", event.AccountID, "tier", event.Tier, "event.id", event.ID)
 		return nil
 	}
 }
 
 // vipsAnswer is the body of GET /vips.
 type vipsAnswer struct {
-	Processed    int64       `json:"processed"`
+	Processed    int64       `json:"processed"`  // distinct events recorded
+	Duplicates   int64       `json:"duplicates"` // events that came again, acknowledged, not recorded
 	DeadLettered int64       `json:"deadLettered"`
 	Connected    bool        `json:"connected"`
 	Recent       []vipRecord `json:"recent"` // newest first
@@ -50,6 +57,7 @@ func handleVIPs(consumer consumerStatus, recent *recentVIPs) http.Handler {
 		stats := consumer.Stats()
 		respond.JSON(w, http.StatusOK, vipsAnswer{
 			Processed:    stats.Processed,
+			Duplicates:   stats.Duplicates,
 			DeadLettered: stats.DeadLettered,
 			Connected:    consumer.Connected(),
 			Recent:       recent.newestFirst(),

@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	addr := cfg.String("addr", "VIPSERVICE_ADDR", ":6868", "listen address")
 	amqpURL := cfg.String("amqp-url", "AMQP_URL", "amqp://guest:guest@localhost:5672/", "RabbitMQ URL")
 	queue := cfg.String("vip-queue", "VIP_QUEUE", "vipQueue", "queue the VIP events arrive on")
+	heartbeat := cfg.Duration("amqp-heartbeat", "AMQP_HEARTBEAT", messaging.DefaultHeartbeat, "AMQP heartbeat interval (after three silent ones, unacknowledged messages go back to the queue)")
 	logLevel := cfg.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := cfg.Parse(args); err != nil {
 		return err
@@ -47,13 +48,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Deferred first, so it runs last: spans are flushed after consuming and serving stopped.
 	defer closer.Close()
 
-	recent := newRecentVIPs(maxRecentVIPs)
+	recent := newRecentVIPs(maxRecentVIPs, maxSeenEvents)
 	consumer := &messaging.Consumer{
-		URL:    *amqpURL,
-		Queue:  *queue,
-		Tracer: tracer,
-		Log:    log,
-		Handle: handleVIPEvent(log, recent),
+		URL:       *amqpURL,
+		Queue:     *queue,
+		Tracer:    tracer,
+		Log:       log,
+		Handle:    handleVIPEvent(log, recent),
+		Heartbeat: *heartbeat,
 	}
 
 	// Shutdown goes in three steps: stop taking messages (the one in hand is finished and

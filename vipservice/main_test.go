@@ -57,8 +57,8 @@ func TestRun(t *testing.T) {
 			logged = record
 		}
 	}
-	if logged["log.level"] != "info" || logged["service.name"] != serviceName || logged["account_id"] != "10000" {
-		t.Errorf("log line of the event = %v, want level info, service.name %s, account_id 10000", logged, serviceName)
+	if logged["log.level"] != "info" || logged["service.name"] != serviceName || logged["account.id"] != "10000" || logged["event.id"] != "event-10000" {
+		t.Errorf("log line of the event = %v, want level info, service.name %s, account.id 10000, event.id event-10000", logged, serviceName)
 	}
 }
 
@@ -76,6 +76,7 @@ func TestRunStartupErrors(t *testing.T) {
 		{"bad tracing setting", nil, map[string]string{"JAEGER_SAMPLER_PARAM": "all"}, "JAEGER_SAMPLER_PARAM"},
 		{"bad listen address", nil, map[string]string{"VIPSERVICE_ADDR": "256.0.0.1:1"}, "listen"},
 		{"unknown flag", []string{"-nope"}, nil, "nope"},
+		{"bad heartbeat", nil, map[string]string{"AMQP_HEARTBEAT": "often"}, "AMQP_HEARTBEAT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

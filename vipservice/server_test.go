@@ -16,7 +16,7 @@ import (
 // service whose broker is down. It must stay healthy and answer /vips.
 func TestServerWithoutBroker(t *testing.T) {
 	idle := &messaging.Consumer{} // not running: not connected, nothing handled
-	srv := newServer(logging.Discard(), opentracing.NoopTracer{}, idle, newRecentVIPs(maxRecentVIPs))
+	srv := newServer(logging.Discard(), opentracing.NoopTracer{}, idle, newRecentVIPs(maxRecentVIPs, maxSeenEvents))
 
 	tests := []struct {
 		path       string
@@ -24,7 +24,7 @@ func TestServerWithoutBroker(t *testing.T) {
 		wantBody   map[string]any
 	}{
 		{"/healthz", http.StatusOK, map[string]any{"status": "ok", "service": "vipservice", "amqp": "reconnecting"}},
-		{"/vips", http.StatusOK, map[string]any{"processed": 0.0, "deadLettered": 0.0, "connected": false, "recent": []any{}}},
+		{"/vips", http.StatusOK, map[string]any{"processed": 0.0, "duplicates": 0.0, "deadLettered": 0.0, "connected": false, "recent": []any{}}},
 		{"/nope", http.StatusNotFound, map[string]any{"error": "no route for GET /nope"}},
 	}
 	for _, tt := range tests {
