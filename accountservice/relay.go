@@ -34,6 +34,13 @@ const (
 	// relayRetry is the wait before the next round after one that could not publish
 	// everything, or when nothing has woken the relay.
 	relayRetry = time.Second
+	// relayGather is how long the relay waits, once an event woke it, for more to join the
+	// round. A round ends in one delete, a bolt commit with its fsync; a round per event
+	// doubled the commits, which delayed the requests' own outbox writes: a VIP read at 100
+	// a second took 2.5 ms (p50) and 4.5 ms (p90) that way, 2.0 and 2.6 ms with the wait,
+	// against 1.8 and 2.3 ms for a regular read (loadgen -d 10s -rate 100 -ids 10000, and
+	// -ids 10001, on 2 cores). The event reaches vipservice 20 ms later; nobody waits.
+	relayGather = 20 * time.Millisecond
 	// brokerPoll is how often the relay looks whether the publisher is back, while the
 	// broker is away or blocks publishing: the outbox starts draining this soon after.
 	brokerPoll = 100 * time.Millisecond
@@ -71,6 +78,10 @@ func (r *relay) Run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 			case <-r.outbox.added:
+				select { // let the events of the next moments join this one's round
+				case <-ctx.Done():
+				case <-time.After(relayGather):
+				}
 			case <-time.After(relayRetry):
 			}
 		}
