@@ -442,3 +442,35 @@ func TestSeedIsIdempotent(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestHealthz: the broker's state and the outbox are reported and never fail the probe;
+// only a bolt file that cannot be read does.
+func TestHealthz(t *testing.T) {
+	tests := []struct {
+		name       string
+		state      messaging.State
+		closeBolt  bool
+		wantStatus int
+		want       string
+	}{
+		{"connected", messaging.Connected, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"connected","outbox":{"depth":0,"limit":10000,"refused":0}}`},
+		{"reconnecting", messaging.Reconnecting, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"reconnecting","outbox":{"depth":0,"limit":10000,"refused":0}}`},
+		{"blocked", messaging.Blocked, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"blocked","outbox":{"depth":0,"limit":10000,"refused":0}}`},
+		{"bolt closed", messaging.Connected, true, http.StatusServiceUnavailable, `{"status":"bolt unavailable","service":"accountservice","amqp":"connected","outbox":{"depth":0,"limit":10000,"refused":0}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			accounts := newTestStore(t)
+			events := newTestOutbox(t, accounts, DefaultOutboxLimit)
+			if tt.closeBolt {
+				accounts.Close()
+			}
+			rec := httptest.NewRecorder()
+			handleHealthz(accounts, events, func() messaging.State { return tt.state }).
+				ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			if got := strings.TrimSpace(rec.Body.String()); rec.Code != tt.wantStatus || got != tt.want {
+				t.Errorf("GET /healthz = %d %s, want %d %s", rec.Code, got, tt.wantStatus, tt.want)
+			}
+		})
+	}
+}
