@@ -40,7 +40,9 @@ loadgen:
 test:
 	go vet ./...
 	@scripts/ensure-jaeger.sh >/dev/null
-	go test -race -count=1 ./...
+	go test -race -count=1 $$(go list ./... | grep -v -e /e2e$$ -e /reliability$$)
+	@echo "the landscape suites, after the others: their fault tests must not share the two cores with them"
+	go test -race -count=1 -timeout 30m ./e2e/ ./reliability/
 	@echo "go benchmarks, once each, so they keep compiling and running:"
 	go test -run '^$$' -bench . -benchtime 1x $$(go list ./... | grep -v -e /e2e$$ -e /reliability$$)
 	cd deploy/validate && go vet ./... && go test -count=1 ./...

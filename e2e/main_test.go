@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -146,24 +145,16 @@ func deleteQueue(queue string) {
 // the suite: every service must have flushed (a "tracer closed" line), and no span may have
 // been dropped or left unconfirmed, over the whole run, the load test included.
 func checkTracerReports(out string) error {
+	reports, err := landscape.TracerReports(strings.NewReader(out))
+	if err != nil {
+		return err
+	}
 	closed := map[string]bool{}
 	var problems []string
-	for _, line := range strings.Split(out, "\n") {
-		_, js, ok := strings.Cut(line, "| ")
-		if !ok || !strings.Contains(js, `"tracer closed`) {
-			continue
-		}
-		var rec struct {
-			Service string `json:"service.name"`
-			Message string `json:"message"`
-			Level   string `json:"log.level"`
-		}
-		if err := json.Unmarshal([]byte(js), &rec); err != nil {
-			continue
-		}
-		closed[rec.Service] = true
-		if rec.Level != "info" {
-			problems = append(problems, rec.Service+": "+rec.Message)
+	for _, r := range reports {
+		closed[r.Service] = true
+		if r.Level != "info" {
+			problems = append(problems, r.Service+": "+r.Message)
 		}
 	}
 	for _, svc := range []string{"edge", "accountservice", "quoteservice", "imageservice", "vipservice"} {

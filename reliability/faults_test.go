@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"tracelab/internal/jaegerapi"
+	"tracelab/internal/landscape"
 	"tracelab/internal/rabbitnode"
 )
 
@@ -221,25 +221,16 @@ func TestJaegerStalled(t *testing.T) {
 // returns each line's message.
 func tracerTotals(t *testing.T, out string) (finished int64, messages []string) {
 	t.Helper()
-	for _, line := range strings.Split(out, "\n") {
-		_, js, ok := strings.Cut(line, "| ")
-		if !ok || !strings.Contains(js, `"tracer closed`) {
-			continue
-		}
-		var rec struct {
-			Service  string `json:"service.name"`
-			Message  string `json:"message"`
-			Finished int64  `json:"spans.finished"`
-		}
-		if err := json.Unmarshal([]byte(js), &rec); err != nil {
-			t.Errorf("tracer line %q: %v", js, err)
-			continue
-		}
-		finished += rec.Finished
-		messages = append(messages, rec.Service+": "+rec.Message)
+	reports, err := landscape.TracerReports(strings.NewReader(out))
+	if err != nil {
+		t.Error(err)
 	}
-	if len(messages) != 5 {
-		t.Errorf("%d tracer lines in the landscape's output, want one per service", len(messages))
+	for _, r := range reports {
+		finished += r.Finished
+		messages = append(messages, r.Service+": "+r.Message)
+	}
+	if len(reports) != 5 {
+		t.Errorf("%d tracer lines in the landscape's output, want one per service", len(reports))
 	}
 	return finished, messages
 }

@@ -219,33 +219,14 @@ func peakRSS(pid int) (int64, error) {
 // tracerCounts adds up the "tracer closed" lines the services log when they stop.
 func tracerCounts(r io.Reader) (spanCounts, error) {
 	var total spanCounts
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		_, js, ok := strings.Cut(sc.Text(), "| ")
-		if !ok || !strings.Contains(js, `"tracer closed`) {
-			continue
-		}
-		var line map[string]any
-		if err := json.Unmarshal([]byte(js), &line); err != nil {
-			return total, fmt.Errorf("tracer line %q: %w", js, err)
-		}
-		// spans.finished, and spans.<destination>.reported / .dropped / .unconfirmed
-		for k, v := range line {
-			n, _ := v.(float64)
-			switch {
-			case k == "spans.finished":
-				total.Finished += int64(n)
-			case strings.HasPrefix(k, "spans.") && strings.HasSuffix(k, ".reported"):
-				total.Reported += int64(n)
-			case strings.HasPrefix(k, "spans.") && strings.HasSuffix(k, ".dropped"):
-				total.Dropped += int64(n)
-			case strings.HasPrefix(k, "spans.") && strings.HasSuffix(k, ".unconfirmed"):
-				total.Unconfirmed += int64(n)
-			}
-		}
+	reports, err := landscape.TracerReports(r)
+	for _, rep := range reports {
+		total.Finished += rep.Finished
+		total.Reported += rep.Reported
+		total.Dropped += rep.Dropped
+		total.Unconfirmed += rep.Unconfirmed
 	}
-	return total, sc.Err()
+	return total, err
 }
 
 // jaegerAcceptedSpans sums what Jaeger's receivers accepted so far, from the collector's
