@@ -16,9 +16,10 @@ import (
 
 // hostileCase is one request a hostile or careless client sends to the edge, as raw bytes.
 type hostileCase struct {
-	name string
-	raw  string // the request, "\n" standing for "\r\n" unless crlf is set
-	crlf bool   // raw already has its own line endings (to send a bare "\n", say)
+	name  string
+	raw   string // the request, "\n" standing for "\r\n" unless crlf is set
+	crlf  bool   // raw already has its own line endings (to send a bare "\n", say)
+	plain bool   // sent without TLS: plain HTTP on the HTTPS port
 
 	// status is the status it must get; 0 for any 4xx. Two 5xx are in the table on purpose:
 	// 501 (a transfer coding we do not implement) and 505 (an HTTP version we do not speak)
@@ -92,6 +93,9 @@ func hostileCases() []hostileCase {
 		{name: "HTTP version 2.0 on HTTP/1", raw: "GET " + account + " HTTP/2.0\nHost: localhost\n\n", status: 505},
 		{name: "HTTP version 9.9", raw: "GET " + account + " HTTP/9.9\nHost: localhost\n\n", status: 505},
 		{name: "unsupported transfer encoding", raw: "GET " + account + " HTTP/1.1\nHost: localhost\nTransfer-Encoding: gzip\n\n", status: 501},
+		{name: "unknown expectation", raw: get(account, "Expect: tea"), status: 417},
+		{name: "HTTP/2 preface on HTTP/1", raw: "PRI * HTTP/2.0\n\nSM\n\n", status: 400},
+		{name: "plain HTTP on the HTTPS port", raw: get(account), plain: true, status: 400},
 
 		// Bodies: the edge's routes take none, and a broken one is the client's mistake.
 		{name: "GET with a body", raw: "GET " + account + " HTTP/1.1\nHost: localhost\nContent-Length: 5\n\nhello", status: 400},
@@ -113,6 +117,8 @@ func hostileCases() []hostileCase {
 		{name: "unknown account", raw: get("/api/accounts/99"), status: 404},
 		{name: "dot-dot traversal", raw: get("/api/accounts/../../etc/passwd"), status: 307}, // ServeMux cleans the path, then 404
 		{name: "unknown route", raw: get("/admin"), status: 404},
+		{name: "path to be cleaned", raw: get("/api/../api/accounts/10001"), status: 307},
+		{name: "doubled slash", raw: get("//api/accounts/10001"), status: 307},
 		{name: "huge query string", raw: get(account + "?q=" + strings.Repeat("x", 30<<10)), status: 200, whole: true},
 		{name: "absolute-form URI", raw: "GET https://evil.example" + account + " HTTP/1.1\nHost: evil.example\n\n", status: 200, whole: true},
 		{name: "image path traversal", raw: get("/api/images/file/..%2f..%2fetc%2fpasswd"), status: 0},
@@ -140,7 +146,7 @@ func TestHostileInput(t *testing.T) {
 			if !tc.crlf {
 				raw = strings.ReplaceAll(raw, "\n", "\r\n")
 			}
-			got, err := exchange(addr, raw)
+			got, err := exchange(addr, raw, !tc.plain)
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
@@ -179,12 +185,18 @@ type answer struct {
 	elapsed     time.Duration
 }
 
-// exchange sends raw over a new TLS connection to addr (HTTP/1.1 only: the bytes are an
-// HTTP/1 request) and reads one answer.
-func exchange(addr, raw string) (answer, error) {
+// exchange sends raw over a new connection to addr, TLS unless told otherwise (HTTP/1.1
+// only: the bytes are an HTTP/1 request), and reads one answer.
+func exchange(addr, raw string, useTLS bool) (answer, error) {
 	start := time.Now()
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
-		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	var conn net.Conn
+	var err error
+	if useTLS {
+		conn, err = tls.DialWithDialer(dialer, "tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	} else {
+		conn, err = dialer.Dial("tcp", addr)
+	}
 	if err != nil {
 		return answer{}, fmt.Errorf("dial %s: %w", addr, err)
 	}
