@@ -2,7 +2,9 @@ package reliability
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,21 +59,69 @@ func privateBroker(t *testing.T) (*rabbitnode.Node, map[string]string) {
 func TestBrokerStoppedUnderLoad(t *testing.T) {
 	node, env := privateBroker(t)
 	l := startLandscape(t, env)
-	var outage time.Duration
+	var outage, reconnected, drained time.Duration
+	var held accountHealth
 	results := underLoad(l, 3*time.Second, 5*time.Second, func() {
 		start := time.Now()
 		node.Stop()
 		time.Sleep(10*time.Second - time.Since(start))
+		held = l.accountHealth(t)
 		node.Restart()
-		outage = time.Since(start)
+		back := time.Now()
+		outage = back.Sub(start)
+		l.waitAccountHealth(t, "the publisher reconnected", func(h accountHealth) bool { return h.AMQP == "connected" })
+		reconnected = time.Since(back)
+		l.waitAccountHealth(t, "the outbox drained", func(h accountHealth) bool { return h.Outbox.Depth == 0 })
+		drained = time.Since(back)
 	})
 	s := summarize(results)
 	t.Logf("broker down %v: %v", outage.Round(100*time.Millisecond), s)
+	t.Logf("just before the broker came back: amqp %s, outbox depth %d; publisher connected %v after, outbox empty %v after",
+		held.AMQP, held.Outbox.Depth, reconnected.Round(10*time.Millisecond), drained.Round(10*time.Millisecond))
 	if s.whole != s.sent {
 		t.Errorf("%v; want every read answered 200, whole: the broker is not on the reading path", s)
 	}
+	if held.AMQP != "reconnecting" || held.Outbox.Depth == 0 {
+		t.Errorf("accountservice's /healthz with the broker down = amqp %q, outbox depth %d; want reconnecting, and the events of the outage waiting",
+			held.AMQP, held.Outbox.Depth)
+	}
 	c := l.assertEveryEventOnce(t, s, 0)
 	t.Logf("vipservice: %+v", c)
+}
+
+// accountHealth is accountservice's GET /healthz, the part the suite reads.
+type accountHealth struct {
+	AMQP   string `json:"amqp"`
+	Outbox struct {
+		Depth   int   `json:"depth"`
+		Refused int64 `json:"refused"`
+	} `json:"outbox"`
+}
+
+func (l *testLandscape) accountHealth(t *testing.T) accountHealth {
+	t.Helper()
+	resp, err := http.Get(l.URL("accountservice") + "/healthz")
+	if err != nil {
+		t.Fatalf("GET accountservice /healthz: %v", err)
+	}
+	defer resp.Body.Close()
+	var h accountHealth
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		t.Fatalf("GET accountservice /healthz: %v", err)
+	}
+	return h
+}
+
+// waitAccountHealth polls accountservice's /healthz until cond holds.
+func (l *testLandscape) waitAccountHealth(t *testing.T, what string, cond func(accountHealth) bool) {
+	t.Helper()
+	start := time.Now()
+	for !cond(l.accountHealth(t)) {
+		if time.Since(start) > time.Minute {
+			t.Fatalf("waited a minute for %s, gave up: %+v", what, l.accountHealth(t))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestVIPServicePausedPastHeartbeat: vipservice hangs (SIGSTOP) for longer than the broker
