@@ -52,7 +52,14 @@ func RunListener(ctx context.Context, log *slog.Logger, srv *http.Server, ln net
 			errc <- srv.Serve(ln)
 		}
 	}()
-	log.Info("listening", "server.address", ln.Addr().String(), "tls", useTLS)
+	// The scheme rather than a "tls": true/false field: the edge also logs tls.server.*
+	// fields, and in Elasticsearch one name cannot be a value in some lines and an object
+	// in others (the second kind of line is refused, silently, by the data stream).
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	log.Info("listening", "server.address", ln.Addr().String(), "url.scheme", scheme)
 
 	select {
 	case err := <-errc:
