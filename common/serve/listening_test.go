@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -10,30 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"tracelab/common/logging"
+	"tracelab/internal/servicetest"
 )
-
-// lockedBuffer is a bytes.Buffer that the server's goroutine may write while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestListeningLine: the "listening" line says the scheme in url.scheme, and has no "tls"
 // field. The edge logs tls.server.subject and friends; Elasticsearch reads the dots as
@@ -54,7 +34,7 @@ func TestListeningLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out lockedBuffer
+			var out servicetest.LockedBuffer
 			log := logging.New("servetest", &out, slog.LevelInfo)
 			srv := NewServer(http.NotFoundHandler(), log)
 			srv.TLSConfig = tt.tlsConfig
@@ -66,7 +46,16 @@ func TestListeningLine(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- RunListener(ctx, log, srv, ln) }()
 
-			line := waitForLine(t, &out, `"message":"listening"`)
+			var line string
+			servicetest.WaitFor(t, "the listening line", func() bool {
+				for _, l := range strings.Split(out.String(), "\n") {
+					if strings.Contains(l, `"message":"listening"`) {
+						line = l
+						return true
+					}
+				}
+				return false
+			})
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("RunListener() = %v, want nil", err)
@@ -83,20 +72,4 @@ func TestListeningLine(t *testing.T) {
 			}
 		})
 	}
-}
-
-// waitForLine returns the first line of out that contains substr, waiting up to 5 s.
-func waitForLine(t *testing.T, out *lockedBuffer, substr string) string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if strings.Contains(line, substr) {
-				return line
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no line with %s within 5s; output:\n%s", substr, out.String())
-	return ""
 }
