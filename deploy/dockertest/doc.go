@@ -12,10 +12,13 @@
 //     a GELF receiver of the test's, uncompressed, with no field that Elasticsearch would
 //     map two ways; the accounts kept across `down` and `up`; VIP events flowing again
 //     after `docker compose restart rabbitmq`; nothing left after `down -v`.
-//   - swarm: `docker swarm init`, the stack at its replica counts, requests through the
-//     routing mesh spread over both quoteservice replicas, a rolling update of
+//   - swarm: `docker swarm init`, the stack at its replica counts, reads through the edge
+//     on :8765 served by both quoteservice replicas, a VIP read's trace, a rolling update of
 //     quoteservice under load without a failed request, then `docker stack rm` and
-//     `docker swarm leave --force`.
+//     `docker swarm leave --force`. On a kernel without IPVS (our CI machines), which
+//     Swarm's virtual IPs and routing mesh need, the same stack runs with DNS round robin
+//     and host-mode ports, and the test says so; and where Zipkin cannot be pulled, a fake
+//     that drops its spans stands in for it.
 //   - the RabbitMQ image's credentials contract, which the README's note rests on.
 //
 // What cannot run here (the zipkin and elk profiles: no Zipkin, Elasticsearch, Logstash or

@@ -57,12 +57,13 @@ const (
 )
 
 // TestSwarm makes this engine a one-node swarm, deploys deploy/swarm/tracelab-stack.yml
-// with `docker stack deploy`, and checks it: every service at its replica count; requests
-// through the routing mesh on :8765 answered, their quotes from both quoteservice
-// replicas; a VIP read's trace whole in Jaeger; a rolling update of quoteservice under
-// load with no failed request. Then `docker stack rm` and `docker swarm leave --force`
-// leave the engine as it was. Where Zipkin cannot be pulled, a fake stands in for it
+// with `docker stack deploy`, and checks it: every service at its replica count; reads
+// through the edge on :8765 answered, their quotes from both quoteservice replicas; a VIP
+// read's trace whole in Jaeger; a rolling update of quoteservice under load with no failed
+// request. Then `docker stack rm` and `docker swarm leave --force` leave the engine as it
+// was. Where Zipkin cannot be pulled, a fake stands in for it
 // (deploy/standins/fake-zipkin): the services send it their Zipkin spans, it drops them.
+// Where the kernel has no IPVS, the stack runs without virtual IPs and routing mesh (noIPVS).
 func TestSwarm(t *testing.T) {
 	if state := strings.TrimSpace(must(t, "docker", "info", "--format", "{{.Swarm.LocalNodeState}}")); state != "inactive" {
 		t.Fatalf("this engine's swarm state is %q: the test makes a swarm of its own and leaves it, so it needs an engine in none (docker swarm leave --force, if that swarm is yours to end)", state)
