@@ -1,14 +1,17 @@
-# syntax=docker/dockerfile:1
-#
 # One Dockerfile for every tracelab service. The build stage compiles all five services and
 # the healthcheck in one `go build` (shared packages compile once); each service then has its
 # own small final stage, chosen with --target:
 #
-#   docker build --target quoteservice -t tracelab/quoteservice:dev .
+#   docker build --target quoteservice -t localhost/tracelab/quoteservice:dev .
 #
 # docker-compose.yml does the same for all five (`docker compose build`), and ./copyall.sh
 # builds them with a tag. A final image holds a static binary, the healthcheck, CA
 # certificates and nothing else: no shell, no package manager, no root user.
+#
+# No `# syntax=docker/dockerfile:1` line: it makes BuildKit fetch that frontend image from
+# a registry even when every image is local, so no offline build could work (a workshop
+# room with bad Wi-Fi and pre-pulled images). BuildKit's built-in frontend (Docker Engine
+# 20.10+, Docker Desktop) has all this file uses, RUN --mount=type=cache included.
 #
 # A target per service, rather than one final stage picked by a build argument, because an
 # ENTRYPOINT, EXPOSE and HEALTHCHECK cannot be computed from an argument without a shell

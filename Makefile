@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run trace load loadgen test test-reliability validate bench fmt-check clean
+.PHONY: help build run trace load loadgen test test-reliability test-docker validate bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -52,6 +52,16 @@ test:
 ##                   see RELIABILITY.md
 test-reliability:
 	go test -count=1 -v ./reliability/
+
+## test-docker: run docker-compose.yml's default profile and the Swarm stack for real, and prove the
+##              trace through each (module deploy/dockertest; CI runs it after make test). First makes
+##              sure a Docker engine answers and the compose and buildx plugins exist (scripts/ensure-docker.sh:
+##              as root with apt, installs and starts them), then that the pinned images are there, pulled
+##              or, where they cannot be, stood in for (deploy/standins/standins.sh); see README.md, "Docker"
+test-docker:
+	scripts/ensure-docker.sh
+	deploy/standins/standins.sh
+	cd deploy/dockertest && go vet ./... && go test -count=1 -v -timeout 30m ./...
 
 ## validate: check docker-compose.yml, deploy/ (Kubernetes, Swarm, Logstash, Kibana), the Dockerfile
 ##           and copyall.sh against the code, with the tools that read them (module deploy/validate;

@@ -13,7 +13,7 @@ usage() {
 usage: ./copyall.sh [-d | --deploy] [-s | --swarm] [-t TAG] [-h]
 
 Builds every service as a static linux/amd64 binary into dist/. Then, when a Docker engine
-answers, builds the images tracelab/<service>:TAG. Without Docker it says so and stops
+answers, builds the images localhost/tracelab/<service>:TAG. Without Docker it says so and stops
 after the binaries, successfully.
 
   -d, --deploy   then start the stack with `docker compose up -d` (COMPOSE_PROFILES=zipkin,elk
@@ -91,8 +91,8 @@ if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then
 fi
 
 for s in "${services[@]}"; do
-  say "building image tracelab/$s:$tag"
-  docker build --target "$s" -t "tracelab/$s:$tag" .
+  say "building image localhost/tracelab/$s:$tag"
+  docker build --target "$s" -t "localhost/tracelab/$s:$tag" .
 done
 
 case $deploy in

@@ -64,7 +64,14 @@ func RunListener(ctx context.Context, log *slog.Logger, srv *http.Server, ln net
 	ln = answerListener(srv, ln, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "server.address", addr, "tls", useTLS)
+	// The scheme rather than a "tls": true/false field: the edge also logs tls.server.*
+	// fields, and in Elasticsearch one name cannot be a value in some lines and an object
+	// in others (the second kind of line is refused, silently, by the data stream).
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	log.Info("listening", "server.address", addr, "url.scheme", scheme)
 
 	select {
 	case err := <-errc:

@@ -11,14 +11,19 @@ import (
 	"testing"
 )
 
-// The shell scripts of the deployment: copyall.sh, and the Kibana setup that runs in the
-// curl image's busybox sh.
+// The shell scripts of the deployment: copyall.sh, the Kibana setup that runs in the
+// curl image's busybox sh, what `make test-docker` runs first (the engine and plugins, the
+// stand-in images), and the stand-ins' entrypoints.
 var scripts = []struct {
 	path  string
 	shell string // what runs it
 }{
 	{"copyall.sh", "bash"},
 	{"deploy/compose/kibana/setup.sh", "sh"},
+	{"scripts/ensure-docker.sh", "bash"},
+	{"deploy/standins/standins.sh", "bash"},
+	{"deploy/standins/rabbitmq/docker-entrypoint.sh", "bash"},
+	{"deploy/standins/nginx/docker-entrypoint.sh", "sh"},
 }
 
 // TestScriptSyntax checks each script with its shell's -n (parse, run nothing) and with

@@ -2,9 +2,7 @@ package validate
 
 import (
 	"fmt"
-	"go/token"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -162,15 +160,22 @@ func imageEnv(t *testing.T, service string) map[string]string {
 var numericUser = regexp.MustCompile(`^(\d+)(:\d+)?$`)
 
 // TestDockerfile parses the Dockerfile with BuildKit's own parser and linter and checks:
-// no warnings; the Go build runs with CGO_ENABLED=0, builds every service and the
-// healthcheck, on a pinned Go image of the go.mod release; a final stage per service,
-// named as the service, built on scratch or a pinned image, running as a numeric non-root
-// user, with its binary as ENTRYPOINT, EXPOSE and HEALTHCHECK on the port the code listens
-// on by default, and no ENV the service does not read.
+// no warnings; no `# syntax=` line; the Go build on a pinned Go image of the go.mod
+// release; a final stage per service, named as the service, built on scratch or a pinned
+// image, running as a numeric non-root user, with EXPOSE and HEALTHCHECK on the port the
+// code listens on by default, and no ENV the service does not read. That the build makes
+// static binaries of every service and the healthcheck, and that each image runs its
+// service, is proven by building and running them (deploy/dockertest), not here.
 func TestDockerfile(t *testing.T) {
 	df := loadDockerfile(t)
 	for _, w := range df.warnings {
 		t.Errorf("Dockerfile: %s", w)
+	}
+	// A syntax directive makes BuildKit fetch that frontend from a registry even when
+	// every image is local: no build could work offline (a workshop room with pre-pulled
+	// images and bad Wi-Fi, our CI machines). The built-in frontend has all the file uses.
+	if m := regexp.MustCompile(`(?mi)\A(?:#.*\n)*?#\s*syntax\s*=.*$`).FindString(readRepoFile(t, "Dockerfile")); m != "" {
+		t.Errorf("Dockerfile: %q: drop it, BuildKit would pull the frontend it names before building anything", m)
 	}
 
 	t.Run("build", func(t *testing.T) {
@@ -182,37 +187,21 @@ func TestDockerfile(t *testing.T) {
 		builds := 0
 		for i := range df.stages {
 			s := &df.stages[i]
-			env := map[string]string{}
-			chain, img, err := df.chainFrom(s)
+			_, img, err := df.chainFrom(s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range commands(chain) {
-				switch c := c.(type) {
-				case *instructions.EnvCommand:
-					for _, kv := range c.Env {
-						env[kv.Key] = kv.Value
-					}
-				case *instructions.RunCommand:
-					line := strings.Join(c.CmdLine, " ")
-					if !strings.Contains(line, "go build") || !slices.Contains(s.Commands, instructions.Command(c)) {
-						continue // not a build, or one of a base stage, checked as that stage
-					}
-					builds++
-					if env["CGO_ENABLED"] != "0" && !strings.Contains(line, "CGO_ENABLED=0") {
-						t.Errorf("stage %s: `go build` without CGO_ENABLED=0: the binaries would need the build image's libc", s.Name)
-					}
-					for _, pkg := range append(slices.Clone(ourServices), "cmd/healthcheck") {
-						if !regexp.MustCompile(`\./` + regexp.QuoteMeta(pkg) + `(\s|$)`).MatchString(line) {
-							t.Errorf("stage %s: `go build` does not build ./%s", s.Name, pkg)
-						}
-					}
-					if why := unpinned(img); why != "" {
-						t.Errorf("stage %s: FROM %s is not pinned: %s", s.Name, img, why)
-					}
-					if repo, tag := splitImage(img); repo == "golang" && !strings.HasPrefix(tag, m[1]+".") {
-						t.Errorf("stage %s: FROM %s, want the Go %s of go.mod", s.Name, img, m[1])
-					}
+			for _, c := range s.Commands {
+				run, ok := c.(*instructions.RunCommand)
+				if !ok || !strings.Contains(strings.Join(run.CmdLine, " "), "go build") {
+					continue
+				}
+				builds++
+				if why := unpinned(img); why != "" {
+					t.Errorf("stage %s: FROM %s is not pinned: %s", s.Name, img, why)
+				}
+				if repo, tag := splitImage(img); repo == "golang" && !strings.HasPrefix(tag, m[1]+".") {
+					t.Errorf("stage %s: FROM %s, want the Go %s of go.mod", s.Name, img, m[1])
 				}
 			}
 		}
@@ -235,40 +224,23 @@ func TestDockerfile(t *testing.T) {
 				}
 			}
 			var (
-				user       string
-				entrypoint []string
-				exposed    []string
-				health     *instructions.HealthCheckCommand
-				copied     bool
+				user    string
+				exposed []string
+				health  *instructions.HealthCheckCommand
 			)
 			for _, c := range commands(chain) {
 				switch c := c.(type) {
 				case *instructions.UserCommand:
 					user = c.User
-				case *instructions.EntrypointCommand:
-					if c.PrependShell {
-						entrypoint = []string{"(shell form) " + strings.Join(c.CmdLine, " ")}
-					} else {
-						entrypoint = c.CmdLine
-					}
 				case *instructions.ExposeCommand:
 					exposed = append(exposed, c.Ports...)
 				case *instructions.HealthCheckCommand:
 					health = c
-				case *instructions.CopyCommand:
-					if c.From != "" && slices.ContainsFunc(c.SourcePaths, func(p string) bool { return filepath.Base(p) == name }) {
-						copied = true
-					}
 				}
 			}
+			// Numeric: Kubernetes' runAsNonRoot can check only a number (no /etc/passwd).
 			if m := numericUser.FindStringSubmatch(user); m == nil || m[1] == "0" {
 				t.Errorf("USER %q in the final image of %s, want a numeric non-root uid[:gid]", user, name)
-			}
-			if want := []string{"/app/" + name}; !slices.Equal(entrypoint, want) {
-				t.Errorf("ENTRYPOINT of %s = %q, want %q (exec form: no shell in the image)", name, entrypoint, want)
-			}
-			if !copied {
-				t.Errorf("stage %s copies no %s binary from the build stage", name, name)
 			}
 			if want := strconv.Itoa(port); !slices.Contains(exposed, want) && !slices.Contains(exposed, want+"/tcp") {
 				t.Errorf("EXPOSE of %s = %v, want %s (the default of %s)", name, exposed, want, src.addrVar())
@@ -299,9 +271,9 @@ func TestDockerfile(t *testing.T) {
 }
 
 // TestDockerignore checks that .dockerignore, read by the same library `docker build`
-// uses, keeps out of the build context none of the files the images compile (the
-// services, the tracelab packages they import, cmd/healthcheck, go.mod and go.sum), and
-// does keep out the repository's history and local build output.
+// uses, keeps the repository's history, local build output and tests out of the build
+// context. (That it keeps in what the images compile, the build itself proves:
+// deploy/dockertest.)
 func TestDockerignore(t *testing.T) {
 	f, err := os.Open(repoPath(".dockerignore"))
 	if err != nil {
@@ -315,24 +287,6 @@ func TestDockerignore(t *testing.T) {
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
 		t.Fatalf(".dockerignore: %v", err)
-	}
-	need := map[string]bool{"go.mod": true, "go.sum": true}
-	for _, name := range ourServices {
-		for _, f := range sourceOf(t, name).files {
-			need[f] = true
-		}
-	}
-	hc, err := parsePackages(token.NewFileSet(), "cmd/healthcheck")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range hc {
-		need[f.path] = true
-	}
-	for _, p := range sortedKeys(need) {
-		if excluded, err := pm.MatchesOrParentMatches(filepath.ToSlash(p)); err != nil || excluded {
-			t.Errorf(".dockerignore excludes %s, which the images compile (err %v)", p, err)
-		}
 	}
 	for _, p := range []string{".git/HEAD", "bin/edge", "dist/edge", ".run/accounts.db", "edge/main_test.go"} {
 		if excluded, _ := pm.MatchesOrParentMatches(p); !excluded {

@@ -342,8 +342,8 @@ func checkWorkload(t *testing.T, r *k8sRender, w workload) {
 		where := fmt.Sprintf("%s container %s", w, c.Name)
 		if ours {
 			repo, tag := splitImage(c.Image)
-			if repo != "tracelab/"+w.name || tag == "" || tag == "latest" {
-				t.Errorf("%s: image %q, want tracelab/%s:<tag>", where, c.Image, w.name)
+			if repo != "localhost/tracelab/"+w.name || tag == "" || tag == "latest" {
+				t.Errorf("%s: image %q, want localhost/tracelab/%s:<tag>: a name under a registry nobody else owns", where, c.Image, w.name)
 			}
 		} else if why := unpinned(c.Image); why != "" {
 			t.Errorf("%s: image %q is not pinned: %s", where, c.Image, why)

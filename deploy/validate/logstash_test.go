@@ -14,6 +14,7 @@ import (
 
 	config "github.com/breml/logstash-config"
 	"github.com/breml/logstash-config/ast"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -216,9 +217,9 @@ func TestLogstashPipeline(t *testing.T) {
 	t.Run("output", func(t *testing.T) { checkOutput(t, bySection["output"]) })
 }
 
-// checkInputs: gelf on the UDP port that compose publishes for Logstash and that the
-// services' gelf driver sends to; beats on the port the Kubernetes Service targets and
-// Filebeat sends to.
+// checkInputs: gelf on the UDP port that gelf-relay passes the services' lines to (it
+// listens where compose publishes it and the services' gelf driver sends); beats on the
+// port the Kubernetes Service targets and Filebeat sends to.
 func checkInputs(t *testing.T, inputs []pipelinePlugin) {
 	ports := map[string]string{}
 	for _, p := range inputs {
@@ -237,25 +238,36 @@ func checkInputs(t *testing.T, inputs []pipelinePlugin) {
 		gelfPort = "12201" // the plugin's default
 	}
 
+	// The daemon sends to gelf-relay's published port, gelf-relay to logstash's input.
+	relay := readRepoFile(t, "deploy", "compose", "gelf-relay", "nginx.conf")
+	listen := regexp.MustCompile(`(?m)^\s*listen\s+(\d+)\s+udp\s*;`).FindStringSubmatch(relay)
+	upstream := regexp.MustCompile(`(?m)^\s*set\s+\$logstash\s+logstash:(\d+)\s*;`).FindStringSubmatch(relay)
+	if listen == nil || upstream == nil {
+		t.Fatalf("gelf-relay/nginx.conf: want `listen <port> udp;` and `set $logstash logstash:<port>;`")
+	}
+	if upstream[1] != gelfPort {
+		t.Errorf("gelf-relay passes the lines to logstash:%s, but the gelf input listens on %s", upstream[1], gelfPort)
+	}
 	p := loadCompose(t, []string{"docker-compose.yml"}, []string{"elk"}, nil)
 	var published string
-	for _, port := range p.Services["logstash"].Ports {
-		if port.Protocol == "udp" && strconv.Itoa(int(port.Target)) == gelfPort {
+	for _, port := range p.Services["gelf-relay"].Ports {
+		if port.Protocol == "udp" && strconv.Itoa(int(port.Target)) == listen[1] {
 			published = port.Published
 		}
 	}
 	if published == "" {
-		t.Errorf("compose: logstash publishes no UDP port to the gelf input's %s", gelfPort)
+		t.Errorf("compose: gelf-relay publishes no UDP port to its listen port %s", listen[1])
 	}
 	for _, name := range ourServices {
 		l := p.Services[name].Logging
 		if l == nil {
-			continue // TestCompose reports it
+			t.Errorf("compose: %s has no logging section: its lines would never reach Logstash", name)
+			continue
 		}
 		u, err := url.Parse(l.Options["gelf-address"])
-		if err != nil || u.Scheme != "udp" || u.Port() != published {
-			t.Errorf("compose: %s logs to gelf-address %q, want udp://127.0.0.1:%s (where logstash's gelf input is published)",
-				name, l.Options["gelf-address"], published)
+		if l.Driver != "gelf" || err != nil || u.Scheme != "udp" || u.Port() != published {
+			t.Errorf("compose: %s logs with %s to gelf-address %q, want gelf to udp://127.0.0.1:%s (where gelf-relay is published)",
+				name, l.Driver, l.Options["gelf-address"], published)
 		}
 	}
 
@@ -289,6 +301,44 @@ func checkInputs(t *testing.T, inputs []pipelinePlugin) {
 	hosts := fmt.Sprint(out["hosts"])
 	if want := fmt.Sprint([]any{"logstash:" + strconv.Itoa(int(svcPort))}); hosts != want {
 		t.Errorf("filebeat.yml output.logstash.hosts = %s, want %s", hosts, want)
+	}
+	checkFilebeatMounts(t, r)
+}
+
+// filebeatLogDirs are where a node's container logs are, read-only for Filebeat: the
+// links its inputs name (/var/log/containers), what they point to (/var/log/pods), and
+// what those are links to where the node's runtime is Docker (Docker Desktop's
+// Kubernetes, which deploy/README.md suggests): Docker's own directory. A link whose
+// target is not mounted leads nowhere, and Filebeat reads nothing without a word.
+var filebeatLogDirs = []string{"/var/log/containers", "/var/log/pods", "/var/lib/docker/containers"}
+
+// checkFilebeatMounts: the Filebeat DaemonSet mounts each of filebeatLogDirs from the
+// node, read-only.
+func checkFilebeatMounts(t *testing.T, r *k8sRender) {
+	t.Helper()
+	ds, _ := r.get("DaemonSet", "filebeat").(*appsv1.DaemonSet)
+	if ds == nil || len(ds.Spec.Template.Spec.Containers) == 0 {
+		t.Fatal("k8s: no DaemonSet filebeat with a container")
+	}
+	hostPaths := map[string]string{} // volume name -> host path
+	for _, v := range ds.Spec.Template.Spec.Volumes {
+		if v.HostPath != nil {
+			hostPaths[v.Name] = v.HostPath.Path
+		}
+	}
+	for _, dir := range filebeatLogDirs {
+		found := false
+		for _, m := range ds.Spec.Template.Spec.Containers[0].VolumeMounts {
+			if m.MountPath == dir && hostPaths[m.Name] == dir {
+				found = true
+				if !m.ReadOnly {
+					t.Errorf("k8s: filebeat mounts the node's %s writable, want readOnly", dir)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("k8s: filebeat does not mount the node's %s at %s: the log files' links into it would lead nowhere", dir, dir)
+		}
 	}
 }
 

@@ -27,7 +27,6 @@ type envRead struct {
 type serviceSource struct {
 	name  string             // the const serviceName of its package main
 	reads map[string]envRead // every variable it or a tracelab package it uses reads
-	files []string           // the Go files it is built from (non-test), relative to the repository
 }
 
 // addrVar is the variable that holds the service's listen address.
@@ -273,7 +272,6 @@ func scanService(name string) (serviceSource, error) {
 	}
 	src := serviceSource{reads: map[string]envRead{}}
 	for _, f := range files {
-		src.files = append(src.files, f.path)
 		if filepath.Dir(f.path) != name {
 			continue
 		}

@@ -1,0 +1,3 @@
+module tracelab/deploy/dockertest
+
+go 1.26.0

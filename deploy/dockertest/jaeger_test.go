@@ -1,0 +1,120 @@
+package dockertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+)
+
+// The trace of a VIP read, as e2e/traces_test.go documents it span by span: here only its
+// outline is checked, that it crossed every container (e2e checks the tree).
+const (
+	vipAccount   = "10000" // accountservice seeds every tenth account as a VIP
+	vipSpans     = 11
+	producerSpan = "publish vipQueue"
+	consumerSpan = "consume vipQueue"
+)
+
+// services is every service a VIP read passes through.
+var services = []string{"accountservice", "edge", "imageservice", "quoteservice", "vipservice"}
+
+// trace is what Jaeger's query API returns for one trace.
+type trace struct {
+	TraceID string `json:"traceID"`
+	Spans   []struct {
+		SpanID        string `json:"spanID"`
+		OperationName string `json:"operationName"`
+		ProcessID     string `json:"processID"`
+		References    []struct {
+			RefType string `json:"refType"`
+			SpanID  string `json:"spanID"`
+		} `json:"references"`
+	} `json:"spans"`
+	Processes map[string]struct {
+		ServiceName string `json:"serviceName"`
+	} `json:"processes"`
+}
+
+// fetchTrace reads one trace from Jaeger's query API on the host.
+func fetchTrace(id string) (trace, error) {
+	resp, err := http.Get(jaegerURL + "/api/traces/" + id)
+	if err != nil {
+		return trace{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return trace{}, fmt.Errorf("GET /api/traces/%s: %s", id, resp.Status)
+	}
+	var env struct {
+		Data []trace `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		return trace{}, err
+	}
+	if len(env.Data) != 1 {
+		return trace{}, fmt.Errorf("GET /api/traces/%s: %d traces", id, len(env.Data))
+	}
+	return env.Data[0], nil
+}
+
+// serviceNames returns the services that reported spans of tr, sorted.
+func (tr trace) serviceNames() []string {
+	seen := map[string]bool{}
+	for _, s := range tr.Spans {
+		seen[tr.Processes[s.ProcessID].ServiceName] = true
+	}
+	var out []string
+	for name := range seen {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// vipTraceComplete says what a VIP read's trace lacks, or nil: eleven spans from the five
+// services, and the consumer's span FOLLOWS_FROM the producer's (the hop through RabbitMQ).
+func vipTraceComplete(tr trace) error {
+	if len(tr.Spans) != vipSpans {
+		return fmt.Errorf("trace %s has %d spans, want %d", tr.TraceID, len(tr.Spans), vipSpans)
+	}
+	if got := tr.serviceNames(); !slices.Equal(got, services) {
+		return fmt.Errorf("trace %s has spans of %v, want %v", tr.TraceID, got, services)
+	}
+	producer := ""
+	for _, s := range tr.Spans {
+		if s.OperationName == producerSpan {
+			producer = s.SpanID
+		}
+	}
+	for _, s := range tr.Spans {
+		if s.OperationName != consumerSpan {
+			continue
+		}
+		for _, r := range s.References {
+			if r.RefType == "FOLLOWS_FROM" && r.SpanID == producer && producer != "" {
+				return nil
+			}
+		}
+		return fmt.Errorf("trace %s: %q has references %+v, want FOLLOWS_FROM %q (%s)", tr.TraceID, consumerSpan, s.References, producerSpan, producer)
+	}
+	return fmt.Errorf("trace %s has no %q span", tr.TraceID, consumerSpan)
+}
+
+// waitForVIPTrace waits until Jaeger holds the complete trace of a VIP read (spans arrive
+// a second or so after the answer: the reporters flush every second).
+func waitForVIPTrace(t *testing.T, id string) trace {
+	t.Helper()
+	var tr trace
+	waitFor(t, "the VIP read's trace "+id+" in Jaeger", 30*time.Second, func() error {
+		var err error
+		if tr, err = fetchTrace(id); err != nil {
+			return err
+		}
+		return vipTraceComplete(tr)
+	})
+	return tr
+}
