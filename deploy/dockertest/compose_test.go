@@ -431,7 +431,7 @@ func tracersLostNothing(t *testing.T) {
 			t.Errorf("%s: %v: %s", name, err, closed)
 			continue
 		}
-		for _, k := range []string{"spans.jaeger.dropped", "spans.jaeger.failed", "spans.zipkin.dropped", "spans.zipkin.failed"} {
+		for _, k := range []string{"spans.jaeger.dropped", "spans.jaeger.unconfirmed", "spans.zipkin.dropped", "spans.zipkin.unconfirmed"} {
 			if n, ok := fields[k].(float64); !ok || n != 0 {
 				t.Errorf("%s: %s = %v, want 0: %s", name, k, fields[k], closed)
 			}

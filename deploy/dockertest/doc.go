@@ -5,13 +5,14 @@
 //
 //   - compose: the build and start, timed; ten seconds of load through the edge with no
 //     failed and no stalled request; the account answer, its X-Trace-Id and that trace in
-//     Jaeger (eleven spans, five services, the FOLLOWS_FROM hop through RabbitMQ); the image
-//     URL of the answer fetched through the edge; ECS JSON lines with trace.id in `docker
-//     compose logs`; every container non-root on a read-only root file system; every
-//     service's lines delivered by the Docker daemon's gelf driver, through gelf-relay, to
-//     a GELF receiver of the test's, uncompressed, with no field that Elasticsearch would
-//     map two ways; the accounts kept across `down` and `up`; VIP events flowing again
-//     after `docker compose restart rabbitmq`; nothing left after `down -v`.
+//     Jaeger (twelve spans, five services, the FOLLOWS_FROM hops from the outbox through
+//     RabbitMQ); the image URL of the answer fetched through the edge; ECS JSON lines with
+//     trace.id in `docker compose logs`; every container non-root on a read-only root
+//     file system; every service's lines delivered by the Docker daemon's gelf driver,
+//     through gelf-relay, to a GELF receiver of the test's, uncompressed, with no field
+//     that Elasticsearch would map two ways; the accounts kept across `down` and `up`;
+//     VIP events flowing again after `docker compose restart rabbitmq`; nothing left after
+//     `down -v`.
 //   - swarm: `docker swarm init`, the stack at its replica counts, reads through the edge
 //     on :8765 served by both quoteservice replicas, a VIP read's trace, a rolling update of
 //     quoteservice under load without a failed request, then `docker stack rm` and

@@ -13,11 +13,16 @@ import (
 // The trace of a VIP read, as e2e/traces_test.go documents it span by span: here only its
 // outline is checked, that it crossed every container (e2e checks the tree).
 const (
-	vipAccount   = "10000" // accountservice seeds every tenth account as a VIP
-	vipSpans     = 11
-	producerSpan = "publish vipQueue"
-	consumerSpan = "consume vipQueue"
+	vipAccount = "10000" // accountservice seeds every tenth account as a VIP
+	vipSpans   = 12
 )
+
+// vipHops are the two FOLLOWS_FROM references of a VIP read, as child and cause: the
+// outbox's relay publishes the event after the answer, and vipservice consumes it after that.
+var vipHops = [][2]string{
+	{"publish vipQueue", "outbox write"},
+	{"consume vipQueue", "publish vipQueue"},
+}
 
 // services is every service a VIP read passes through.
 var services = []string{"accountservice", "edge", "imageservice", "quoteservice", "vipservice"}
@@ -75,8 +80,9 @@ func (tr trace) serviceNames() []string {
 	return out
 }
 
-// vipTraceComplete says what a VIP read's trace lacks, or nil: eleven spans from the five
-// services, and the consumer's span FOLLOWS_FROM the producer's (the hop through RabbitMQ).
+// vipTraceComplete says what a VIP read's trace lacks, or nil: twelve spans from the five
+// services, the relay's publish FOLLOWS_FROM the outbox write, and the consumer's span
+// FOLLOWS_FROM the publish (the hop through RabbitMQ).
 func vipTraceComplete(tr trace) error {
 	if len(tr.Spans) != vipSpans {
 		return fmt.Errorf("trace %s has %d spans, want %d", tr.TraceID, len(tr.Spans), vipSpans)
@@ -84,24 +90,35 @@ func vipTraceComplete(tr trace) error {
 	if got := tr.serviceNames(); !slices.Equal(got, services) {
 		return fmt.Errorf("trace %s has spans of %v, want %v", tr.TraceID, got, services)
 	}
-	producer := ""
+	for _, hop := range vipHops {
+		if err := tr.followsFrom(hop[0], hop[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// followsFrom says whether the span named child has a FOLLOWS_FROM reference to the span
+// named cause.
+func (tr trace) followsFrom(child, cause string) error {
+	causeID := ""
 	for _, s := range tr.Spans {
-		if s.OperationName == producerSpan {
-			producer = s.SpanID
+		if s.OperationName == cause {
+			causeID = s.SpanID
 		}
 	}
 	for _, s := range tr.Spans {
-		if s.OperationName != consumerSpan {
+		if s.OperationName != child {
 			continue
 		}
 		for _, r := range s.References {
-			if r.RefType == "FOLLOWS_FROM" && r.SpanID == producer && producer != "" {
+			if r.RefType == "FOLLOWS_FROM" && r.SpanID == causeID && causeID != "" {
 				return nil
 			}
 		}
-		return fmt.Errorf("trace %s: %q has references %+v, want FOLLOWS_FROM %q (%s)", tr.TraceID, consumerSpan, s.References, producerSpan, producer)
+		return fmt.Errorf("trace %s: %q has references %+v, want FOLLOWS_FROM %q (%s)", tr.TraceID, child, s.References, cause, causeID)
 	}
-	return fmt.Errorf("trace %s has no %q span", tr.TraceID, consumerSpan)
+	return fmt.Errorf("trace %s has no %q span", tr.TraceID, child)
 }
 
 // waitForVIPTrace waits until Jaeger holds the complete trace of a VIP read (spans arrive
