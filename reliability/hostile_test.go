@@ -140,6 +140,8 @@ func hostileCases() []hostileCase {
 func TestHostileInput(t *testing.T) {
 	l := startLandscape(t, nil)
 	addr := strings.TrimPrefix(l.edge, "https://")
+	statuses := map[int]int{}
+	defer func() { t.Logf("%d hostile requests, answered %v", len(hostileCases()), statuses) }()
 	for _, tc := range hostileCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := tc.raw
@@ -150,6 +152,7 @@ func TestHostileInput(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
 			}
+			statuses[got.status]++
 			switch {
 			case got.status >= 500 && got.status != tc.status:
 				t.Errorf("%s: status %d, want < 500: nothing in the landscape failed; body %q", tc.name, got.status, got.body)
