@@ -289,14 +289,23 @@ func leaveSwarm(t *testing.T, before dockerState) {
 		t.Error(err)
 	}
 	// docker_gwbridge, the bridge that swarm init made for the containers' way out, stays
-	// after leave: it was not there before.
-	after := snapshot(t)
-	for _, id := range after["networks"] {
-		if !slices.Contains(before["networks"], id) {
-			run("docker", "network", "rm", id)
+	// after leave: it was not there before. The engine detaches the last endpoints from it
+	// a moment after leave returns, and refuses to remove it until then: try for a while.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		left := 0
+		for _, id := range snapshot(t)["networks"] {
+			if !slices.Contains(before["networks"], id) {
+				left++
+				run("docker", "network", "rm", id)
+			}
 		}
+		if left == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
 	}
-	after = snapshot(t)
+	after := snapshot(t)
 	for kind, was := range before {
 		for _, id := range after[kind] {
 			if !slices.Contains(was, id) {
