@@ -17,6 +17,7 @@ import (
 	"github.com/opentracing/opentracing-go/mocktracer"
 
 	"tracelab/common/accountid"
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/messaging"
 	"tracelab/common/tracing/tracingtest"
@@ -75,7 +76,7 @@ func newFixtureWithLimit(t *testing.T, quoteURL, imageURL string, timeout time.D
 	t.Helper()
 	accounts := newTestStore(t)
 	f := &fixture{tracer: tracingtest.New(), outbox: newTestOutbox(t, accounts, outboxLimit)}
-	f.handler = newServer(logging.Discard(), f.tracer, deps{
+	f.handler = newServer(logging.Discard(), f.tracer, faults.NewSwitch(true, nil), deps{
 		accounts: accounts,
 		quotes:   &quoteClient{baseURL: quoteURL, http: newTracedClient("quoteservice", timeout)},
 		images:   &imageClient{baseURL: imageURL, http: newTracedClient("imageservice", timeout)},
@@ -453,10 +454,10 @@ func TestHealthz(t *testing.T) {
 		wantStatus int
 		want       string
 	}{
-		{"connected", messaging.Connected, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"connected","outbox":{"depth":0,"limit":10000,"refused":0}}`},
-		{"reconnecting", messaging.Reconnecting, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"reconnecting","outbox":{"depth":0,"limit":10000,"refused":0}}`},
-		{"blocked", messaging.Blocked, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"blocked","outbox":{"depth":0,"limit":10000,"refused":0}}`},
-		{"bolt closed", messaging.Connected, true, http.StatusServiceUnavailable, `{"status":"bolt unavailable","service":"accountservice","amqp":"connected","outbox":{"depth":0,"limit":10000,"refused":0}}`},
+		{"connected", messaging.Connected, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"connected","outbox":{"depth":0,"limit":10000,"refused":0},"faults":{"enabled":true,"active":"","ignored":0}}`},
+		{"reconnecting", messaging.Reconnecting, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"reconnecting","outbox":{"depth":0,"limit":10000,"refused":0},"faults":{"enabled":true,"active":"","ignored":0}}`},
+		{"blocked", messaging.Blocked, false, http.StatusOK, `{"status":"ok","service":"accountservice","amqp":"blocked","outbox":{"depth":0,"limit":10000,"refused":0},"faults":{"enabled":true,"active":"","ignored":0}}`},
+		{"bolt closed", messaging.Connected, true, http.StatusServiceUnavailable, `{"status":"bolt unavailable","service":"accountservice","amqp":"connected","outbox":{"depth":0,"limit":10000,"refused":0},"faults":{"enabled":true,"active":"","ignored":0}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -466,7 +467,7 @@ func TestHealthz(t *testing.T) {
 				accounts.Close()
 			}
 			rec := httptest.NewRecorder()
-			handleHealthz(accounts, events, func() messaging.State { return tt.state }).
+			handleHealthz(accounts, events, func() messaging.State { return tt.state }, faults.NewSwitch(true, nil)).
 				ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 			if got := strings.TrimSpace(rec.Body.String()); rec.Code != tt.wantStatus || got != tt.want {
 				t.Errorf("GET /healthz = %d %s, want %d %s", rec.Code, got, tt.wantStatus, tt.want)

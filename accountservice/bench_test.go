@@ -11,6 +11,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/messaging"
 	"tracelab/common/messaging/messagingtest"
@@ -29,7 +30,7 @@ func BenchmarkGetAccount(b *testing.B) {
 	quotes, images := fakeQuoteService(b, http.StatusOK, 0), fakeImageService(b)
 	accounts := newTestStore(b)
 	events := newTestOutbox(b, accounts, 1<<30)
-	handler := newServer(logging.Discard(), opentracing.NoopTracer{}, deps{
+	handler := newServer(logging.Discard(), opentracing.NoopTracer{}, faults.NewSwitch(true, nil), deps{
 		accounts: accounts,
 		quotes:   &quoteClient{baseURL: quotes.URL, http: newTracedClient("quoteservice", time.Second)},
 		images:   &imageClient{baseURL: images.URL, http: newTracedClient("imageservice", time.Second)},

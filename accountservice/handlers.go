@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"tracelab/common/accountid"
+	"tracelab/common/faults"
 	"tracelab/common/messaging"
 	"tracelab/common/respond"
 )
@@ -76,10 +77,11 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 
 // health is the body of GET /healthz.
 type health struct {
-	Status  string       `json:"status"`
-	Service string       `json:"service"`
-	AMQP    string       `json:"amqp"` // connected, reconnecting or blocked
-	Outbox  outboxHealth `json:"outbox"`
+	Status  string        `json:"status"`
+	Service string        `json:"service"`
+	AMQP    string        `json:"amqp"` // connected, reconnecting or blocked
+	Outbox  outboxHealth  `json:"outbox"`
+	Faults  faults.Health `json:"faults"`
 }
 
 // outboxHealth tells how far the VIP events are behind: depth is what waits to be
@@ -93,10 +95,11 @@ type outboxHealth struct {
 // handleHealthz answers probes: the bolt file must be readable. The broker state and the
 // outbox are reported but do not fail the probe: accounts are served without the broker,
 // and restarting accountservice would not bring it back (the events wait in the outbox).
-func handleHealthz(accounts *store, events *outbox, broker func() messaging.State) http.Handler {
+func handleHealthz(accounts *store, events *outbox, broker func() messaging.State, sw *faults.Switch) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := health{Status: "ok", Service: serviceName, AMQP: broker().String(),
-			Outbox: outboxHealth{Depth: events.Depth(), Limit: events.limit, Refused: events.Refused()}}
+			Outbox: outboxHealth{Depth: events.Depth(), Limit: events.limit, Refused: events.Refused()},
+			Faults: sw.Health()}
 		status := http.StatusOK
 		if err := accounts.Ping(); err != nil {
 			h.Status, status = "bolt unavailable", http.StatusServiceUnavailable

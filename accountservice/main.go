@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tracelab/common/config"
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/messaging"
 	"tracelab/common/serve"
@@ -48,6 +49,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if *outboxLimit < 1 {
 		return fmt.Errorf("ACCOUNTSERVICE_OUTBOX_LIMIT=%d: want at least 1", *outboxLimit)
+	}
+	sw, err := faults.FromEnv(getenv) // TRACELAB_FAULTS_ENABLED and TRACELAB_FAULTS
+	if err != nil {
+		return err
 	}
 	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
@@ -96,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			"outbox.depth", events.Depth(), "outbox.refused", events.Refused())
 	}()
 
-	srv := serve.NewServer(newServer(log, tracer, deps{
+	srv := serve.NewServer(newServer(log, tracer, sw, deps{
 		accounts: accounts,
 		quotes:   &quoteClient{baseURL: *quoteURL, http: newTracedClient("quoteservice", *callTimeout)},
 		images:   &imageClient{baseURL: *imageURL, http: newTracedClient("imageservice", *callTimeout)},

@@ -37,7 +37,8 @@ func TestRun(t *testing.T) {
 		return health["amqp"] == "connected"
 	})
 	want := map[string]any{"status": "ok", "service": serviceName, "amqp": "connected",
-		"outbox": map[string]any{"depth": 0.0, "limit": float64(DefaultOutboxLimit), "refused": 0.0}}
+		"outbox": map[string]any{"depth": 0.0, "limit": float64(DefaultOutboxLimit), "refused": 0.0},
+		"faults": map[string]any{"enabled": true, "active": "", "ignored": 0.0}}
 	if !reflect.DeepEqual(health, want) {
 		t.Errorf("GET /healthz = %v, want %v", health, want)
 	}

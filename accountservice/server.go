@@ -6,6 +6,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/messaging"
 	"tracelab/common/respond"
@@ -21,9 +22,11 @@ type deps struct {
 }
 
 // newServer lists every route of the service in one place.
-func newServer(log *slog.Logger, tracer opentracing.Tracer, d deps) http.Handler {
+func newServer(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, d deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /accounts/{id}", handleGetAccount(log, d.accounts, d.quotes, d.images, d.outbox))
 	mux.Handle("/", respond.NotFound())
-	return instrument.Handler(log, tracer, mux, handleHealthz(d.accounts, d.outbox, d.broker))
+	root := instrument.Handler(log, tracer, sw, mux, handleHealthz(d.accounts, d.outbox, d.broker, sw))
+	root.Handle("/faults", faults.Admin(serviceName, sw)) // untraced, and out of the edge's reach
+	return root
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/streadway/amqp"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/messaging"
 	"tracelab/common/messaging/messagingtest"
@@ -46,7 +47,7 @@ func TestVIPEventCarriesTrace(t *testing.T) {
 	accounts := newTestStore(t)
 	events := newTestOutbox(t, accounts, DefaultOutboxLimit)
 	runRelay(t, &relay{outbox: events, publisher: publisher, tracer: tracer, log: log})
-	handler := newServer(log, tracer, deps{
+	handler := newServer(log, tracer, faults.NewSwitch(true, nil), deps{
 		accounts: accounts,
 		quotes:   &quoteClient{baseURL: quotes.URL, http: newTracedClient("quoteservice", time.Second)},
 		images:   &imageClient{baseURL: images.URL, http: newTracedClient("imageservice", time.Second)},

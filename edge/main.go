@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"tracelab/common/config"
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/serve"
 	"tracelab/common/tracing"
@@ -58,6 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	sw, err := faults.FromEnv(getenv) // TRACELAB_FAULTS_ENABLED and TRACELAB_FAULTS
+	if err != nil {
+		return err
+	}
 	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
 		return err
@@ -72,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	// The edge is where callers from outside arrive: whether their tracing headers count is
 	// a setting (tracing.TrustCallers says what each choice means).
-	handler := newServer(log, tracer, routeTable(accounts, images), *upstreamTimeout, tracing.TrustCallers(*trustTraceHeaders))
+	handler := newServer(log, tracer, sw, routeTable(accounts, images), *upstreamTimeout, tracing.TrustCallers(*trustTraceHeaders))
 	srv := newHTTPServer(handler, log, *upstreamTimeout, tlsConfig)
 	return serve.Run(ctx, log, srv, *addr)
 }

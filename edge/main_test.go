@@ -101,7 +101,7 @@ func TestRun(t *testing.T) {
 			defer client.CloseIdleConnections()
 
 			for _, call := range []struct{ path, wantBody string }{
-				{"/healthz", `{"service":"edge","status":"ok"}`},
+				{"/healthz", `{"status":"ok","service":"edge","faults":{"enabled":true,"active":"","ignored":0}}`},
 				{"/api/accounts/10000", `{"id":"10000"}`},
 			} {
 				resp, err := client.Get("https://" + addr + call.path)

@@ -23,6 +23,7 @@ import (
 	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/mocktracer"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/respond"
 	"tracelab/common/tracing"
@@ -86,7 +87,7 @@ func newTestEdge(t *testing.T, log *slog.Logger, tracer opentracing.Tracer, upst
 	if err != nil {
 		t.Fatalf("url.Parse(%q) = %v", upstream, err)
 	}
-	return newServer(log, tracer, routeTable(u, u), timeout)
+	return newServer(log, tracer, faults.NewSwitch(true, nil), routeTable(u, u), timeout)
 }
 
 // do serves req and returns the answer. The handler has returned, and every span it

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/respond"
 	"tracelab/common/serve"
@@ -18,14 +19,14 @@ import (
 // table, the health check, and a JSON 404 for everything else. Each proxied call may take
 // upstreamTimeout. None of them takes a request body (see refuseBody). opts go to the
 // tracing middleware: the trust policy for callers' tracing headers (tracing.TrustCallers).
-func newServer(log *slog.Logger, tracer opentracing.Tracer, routes []route, upstreamTimeout time.Duration, opts ...tracing.MiddlewareOption) http.Handler {
+func newServer(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, routes []route, upstreamTimeout time.Duration, opts ...tracing.MiddlewareOption) http.Handler {
 	pool := newBufferPool()
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		mux.Handle(rt.pattern, refuseBody(log, handleProxy(newProxy(log, rt, pool), upstreamTimeout)))
 	}
 	mux.Handle("/", refuseBody(log, respond.NotFound()))
-	return instrument.Handler(log, tracer, mux, refuseBody(log, handleHealthz()), opts...)
+	return instrument.Handler(log, tracer, sw, mux, refuseBody(log, handleHealthz(sw)), opts...)
 }
 
 // newHTTPServer is the edge's server for h, serving HTTPS with tlsConfig. A proxied call
@@ -68,10 +69,17 @@ func closeAfterAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleHealthz answers liveness and readiness probes. It does not call upstream: a slow
-// accountservice must not get the edge restarted.
-func handleHealthz() http.Handler {
+// handleHealthz answers liveness and readiness probes, and says which faults are on. It
+// does not call upstream: a slow accountservice must not get the edge restarted.
+func handleHealthz(sw *faults.Switch) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "service": serviceName})
+		respond.JSON(w, http.StatusOK, health{Status: "ok", Service: serviceName, Faults: sw.Health()})
 	})
+}
+
+// health is the body of GET /healthz.
+type health struct {
+	Status  string        `json:"status"`
+	Service string        `json:"service"`
+	Faults  faults.Health `json:"faults"`
 }

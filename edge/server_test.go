@@ -21,12 +21,12 @@ func TestServerOwnRoutes(t *testing.T) {
 	tests := []struct {
 		method, target string
 		wantStatus     int
-		wantBody       map[string]string
+		wantBody       map[string]any
 	}{
-		{http.MethodGet, "/healthz", http.StatusOK, map[string]string{"status": "ok", "service": serviceName}},
-		{http.MethodGet, "/nope", http.StatusNotFound, map[string]string{"error": "no route for GET /nope"}},
-		{http.MethodGet, "/accounts/10000", http.StatusNotFound, map[string]string{"error": "no route for GET /accounts/10000"}},
-		{http.MethodDelete, "/api/accounts/10000", http.StatusNotFound, map[string]string{"error": "no route for DELETE /api/accounts/10000"}},
+		{http.MethodGet, "/healthz", http.StatusOK, map[string]any{"status": "ok", "service": serviceName, "faults": map[string]any{"enabled": true, "active": "", "ignored": 0.0}}},
+		{http.MethodGet, "/nope", http.StatusNotFound, map[string]any{"error": "no route for GET /nope"}},
+		{http.MethodGet, "/accounts/10000", http.StatusNotFound, map[string]any{"error": "no route for GET /accounts/10000"}},
+		{http.MethodDelete, "/api/accounts/10000", http.StatusNotFound, map[string]any{"error": "no route for DELETE /api/accounts/10000"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
@@ -35,7 +35,7 @@ func TestServerOwnRoutes(t *testing.T) {
 
 			resp := do(edge, httptest.NewRequest(tt.method, "https://edge.example"+tt.target, nil))
 
-			var body map[string]string
+			var body map[string]any
 			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 				t.Fatalf("%s %s: decoding body: %v", tt.method, tt.target, err)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 
 	"tracelab/common/accountid"
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/internal/servicetest"
 )
@@ -36,7 +37,7 @@ func testGallery(t testing.TB) *gallery {
 // get sends a GET for target through the whole server (routing, middleware and all).
 func get(t *testing.T, tracer opentracing.Tracer, target string) *httptest.ResponseRecorder {
 	t.Helper()
-	h := newServer(logging.Discard(), tracer, testGallery(t), testPublicURL)
+	h := newServer(logging.Discard(), tracer, faults.NewSwitch(true, nil), testGallery(t), testPublicURL)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 	return rec
@@ -233,7 +234,7 @@ func TestFileEveryPicture(t *testing.T) {
 // BenchmarkFile measures one filtered picture through the whole handler, the cost the
 // trace splits into decode, filter and encode spans (target: a few ms per request).
 func BenchmarkFile(b *testing.B) {
-	h := newServer(logging.Discard(), opentracing.NoopTracer{}, testGallery(b), testPublicURL)
+	h := newServer(logging.Discard(), opentracing.NoopTracer{}, faults.NewSwitch(true, nil), testGallery(b), testPublicURL)
 	for _, f := range filters {
 		b.Run(f.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/file/landscape.png?filter="+f.name, nil)

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"tracelab/common/config"
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/serve"
 )
@@ -46,6 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	sw, err := faults.FromEnv(getenv) // TRACELAB_FAULTS_ENABLED and TRACELAB_FAULTS
+	if err != nil {
+		return err
+	}
 	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
 		return err
@@ -58,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	srv := serve.NewServer(newServer(log, tracer, images, base), log)
+	srv := serve.NewServer(newServer(log, tracer, sw, images, base), log)
 	return serve.Run(ctx, log, srv, *addr)
 }
 

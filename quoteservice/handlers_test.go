@@ -12,6 +12,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/mocktracer"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/tracing/tracingtest"
 	"tracelab/internal/servicetest"
@@ -20,7 +21,7 @@ import (
 // get sends a GET for target through the whole server (routing, middleware and all).
 func get(t *testing.T, tracer opentracing.Tracer, target string) *httptest.ResponseRecorder {
 	t.Helper()
-	h := newServer(logging.Discard(), tracer, builtinQuotes)
+	h := newServer(logging.Discard(), tracer, faults.NewSwitch(true, nil), builtinQuotes)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 	return rec

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"tracelab/common/config"
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/serve"
 )
@@ -36,6 +37,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := cfg.Parse(args); err != nil {
 		return err
 	}
+	sw, err := faults.FromEnv(getenv) // TRACELAB_FAULTS_ENABLED and TRACELAB_FAULTS
+	if err != nil {
+		return err
+	}
 	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
 	if err != nil {
 		return err
@@ -44,6 +49,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Deferred first, so it runs last: spans are flushed after the server has drained.
 	defer closer.Close()
 
-	srv := serve.NewServer(newServer(log, tracer, builtinQuotes), log)
+	srv := serve.NewServer(newServer(log, tracer, sw, builtinQuotes), log)
 	return serve.Run(ctx, log, srv, *addr)
 }

@@ -6,21 +6,31 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/respond"
 )
 
 // newServer lists every route of the service in one place.
-func newServer(log *slog.Logger, tracer opentracing.Tracer, quotes *quoteBook) http.Handler {
+func newServer(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, quotes *quoteBook) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /api/quote", handleQuote(log, quotes))
 	mux.Handle("/", respond.NotFound())
-	return instrument.Handler(log, tracer, mux, handleHealthz())
+	root := instrument.Handler(log, tracer, sw, mux, handleHealthz(sw))
+	root.Handle("/faults", faults.Admin(serviceName, sw)) // untraced, and out of the edge's reach
+	return root
 }
 
-// handleHealthz answers liveness and readiness probes.
-func handleHealthz() http.Handler {
+// handleHealthz answers liveness and readiness probes, and says which faults are on.
+func handleHealthz(sw *faults.Switch) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok", "service": serviceName})
+		respond.JSON(w, http.StatusOK, health{Status: "ok", Service: serviceName, Faults: sw.Health()})
 	})
+}
+
+// health is the body of GET /healthz.
+type health struct {
+	Status  string        `json:"status"`
+	Service string        `json:"service"`
+	Faults  faults.Health `json:"faults"`
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/streadway/amqp"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/messaging"
 	"tracelab/common/messaging/messagingtest"
@@ -41,7 +42,7 @@ func startService(t *testing.T, tracer opentracing.Tracer) *testService {
 	recent := newRecentVIPs(maxRecentVIPs, maxSeenEvents)
 	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: log, Handle: handleVIPEvent(log, recent)}
 	messagingtest.Start(t, consumer)
-	srv := httptest.NewServer(newServer(log, tracer, consumer, recent))
+	srv := httptest.NewServer(newServer(log, tracer, faults.NewSwitch(true, nil), consumer, recent))
 	t.Cleanup(srv.Close)
 	return &testService{amqpURL: url, queue: queue, consumer: consumer, http: srv, logs: logs}
 }

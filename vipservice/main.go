@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"tracelab/common/config"
+	"tracelab/common/faults"
 	"tracelab/common/instrument"
 	"tracelab/common/messaging"
 	"tracelab/common/serve"
@@ -38,6 +39,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	heartbeat := cfg.Duration("amqp-heartbeat", "AMQP_HEARTBEAT", messaging.DefaultHeartbeat, "AMQP heartbeat interval (after three silent ones, unacknowledged messages go back to the queue)")
 	logLevel := cfg.String("log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := cfg.Parse(args); err != nil {
+		return err
+	}
+	sw, err := faults.FromEnv(getenv) // TRACELAB_FAULTS_ENABLED and TRACELAB_FAULTS
+	if err != nil {
 		return err
 	}
 	log, tracer, closer, err := instrument.New(serviceName, *logLevel, getenv, stdout)
@@ -80,6 +85,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		<-consumerDone
 		stopServing()
 	}()
-	srv := serve.NewServer(newServer(log, tracer, consumer, recent), log)
+	srv := serve.NewServer(newServer(log, tracer, sw, consumer, recent), log)
 	return serve.Run(serveCtx, log, srv, *addr)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/messaging"
 )
@@ -16,14 +17,14 @@ import (
 // service whose broker is down. It must stay healthy and answer /vips.
 func TestServerWithoutBroker(t *testing.T) {
 	idle := &messaging.Consumer{} // not running: not connected, nothing handled
-	srv := newServer(logging.Discard(), opentracing.NoopTracer{}, idle, newRecentVIPs(maxRecentVIPs, maxSeenEvents))
+	srv := newServer(logging.Discard(), opentracing.NoopTracer{}, faults.NewSwitch(true, nil), idle, newRecentVIPs(maxRecentVIPs, maxSeenEvents))
 
 	tests := []struct {
 		path       string
 		wantStatus int
 		wantBody   map[string]any
 	}{
-		{"/healthz", http.StatusOK, map[string]any{"status": "ok", "service": "vipservice", "amqp": "reconnecting"}},
+		{"/healthz", http.StatusOK, map[string]any{"status": "ok", "service": "vipservice", "amqp": "reconnecting", "faults": map[string]any{"enabled": true, "active": "", "ignored": 0.0}}},
 		{"/vips", http.StatusOK, map[string]any{"processed": 0.0, "duplicates": 0.0, "deadLettered": 0.0, "connected": false, "recent": []any{}}},
 		{"/nope", http.StatusNotFound, map[string]any{"error": "no route for GET /nope"}},
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/opentracing/opentracing-go/ext"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/tracing"
 	"tracelab/common/tracing/tracingtest"
@@ -68,7 +69,7 @@ func TestAbortedProxyAnswer(t *testing.T) {
 				defer cancel()
 				proxy.ServeHTTP(w, r.WithContext(ctx))
 			}))
-			edge := httptest.NewServer(Handler(log, tracer, routes, http.NotFoundHandler()))
+			edge := httptest.NewServer(Handler(log, tracer, faults.NewSwitch(true, nil), routes, http.NotFoundHandler()))
 			defer edge.Close()
 
 			resp, err := http.Get(edge.URL + "/api/accounts/10000")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/tracing"
 )
@@ -58,7 +59,7 @@ func New(service, logLevel string, getenv func(string) string, stdout io.Writer)
 // server, then the tracer, which sends every buffered span and logs how many were
 // reported, dropped or unconfirmed, then the log lines still buffered.
 type Closer struct {
-	profiles *http.Server // nil when no profiles are served
+	profiles *profileServer // nil when no profiles are served
 	tracer   *tracing.Closer
 	logs     *logging.BufferedWriter
 }
@@ -72,15 +73,17 @@ func (c *Closer) Close() error {
 	return errors.Join(profilesErr, c.tracer.Close(), c.logs.Close())
 }
 
-// Handler wraps routes in the tracing middleware (outside) and the access log (inside, so
-// its lines carry the trace id), and serves GET /healthz beside them, neither traced nor
-// logged: orchestrators and `make run` probe it every few seconds, and those traces and
-// lines would bury the ones people look for. The tracing middleware logs to log too; opts
-// change what it does (the edge's trust policy: tracing.TrustCallers).
-func Handler(log *slog.Logger, tracer opentracing.Tracer, routes http.Handler, healthz http.Handler, opts ...tracing.MiddlewareOption) http.Handler {
+// Handler wraps routes in the tracing middleware (outside), which also puts the faults of
+// each request in its context (faults.Switch.Context, once the span's baggage is known),
+// and the access log (inside, so its lines carry the trace id), and serves GET /healthz beside them,
+// neither traced nor logged: orchestrators and `make run` probe it every few seconds, and
+// those traces and lines would bury the ones people look for. The tracing middleware logs
+// to log too; opts change what it does (the edge's trust policy: tracing.TrustCallers).
+// A service adds its untraced admin routes to the mux returned (faults.Admin).
+func Handler(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, routes http.Handler, healthz http.Handler, opts ...tracing.MiddlewareOption) *http.ServeMux {
 	root := http.NewServeMux()
 	root.Handle("GET /healthz", healthz)
-	opts = append([]tracing.MiddlewareOption{tracing.WithLogger(log)}, opts...)
+	opts = append([]tracing.MiddlewareOption{tracing.WithLogger(log), tracing.WithContext(sw.Context)}, opts...)
 	root.Handle("/", tracing.Middleware(tracer, opts...)(logging.AccessLog(log)(routes)))
 	return root
 }
@@ -90,7 +93,7 @@ func Handler(log *slog.Logger, tracer opentracing.Tracer, routes http.Handler, h
 // It is off (nil, nil) unless <SERVICE>_PPROF_ADDR is set (EDGE_PPROF_ADDR=127.0.0.1:6063,
 // say). The address is taken before serveProfiles returns, so one that cannot be listened
 // on is a startup error; closing the server frees it.
-func serveProfiles(log *slog.Logger, addr string) (*http.Server, error) {
+func serveProfiles(log *slog.Logger, addr string) (*profileServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -107,5 +110,18 @@ func serveProfiles(log *slog.Logger, addr string) (*http.Server, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }() // returns when Closer.Close closes srv
 	log.Info("profiles served", "pprof.address", ln.Addr().String())
-	return srv, nil
+	return &profileServer{srv: srv, ln: ln}, nil
+}
+
+// profileServer is the profiles' server and its listener. Close closes both: a server
+// closed before its Serve goroutine has started would leave the address taken until then.
+type profileServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func (p *profileServer) Close() error {
+	err := p.srv.Close()
+	_ = p.ln.Close() // already closed when Serve had started
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"tracelab/common/faults"
 	"tracelab/common/logging"
 	"tracelab/common/tracing/tracingtest"
 	"tracelab/internal/servicetest"
@@ -69,7 +70,7 @@ func TestHandler(t *testing.T) {
 		}
 	}))
 	healthz := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
-	h := Handler(log, tracer, routes, healthz)
+	h := Handler(log, tracer, faults.NewSwitch(true, nil), routes, healthz)
 
 	for _, path := range []string{"/healthz", "/work"} {
 		rec := httptest.NewRecorder()

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,10 +48,19 @@ func TrustCallers(trust bool) MiddlewareOption {
 	return func(m *middleware) { m.trust = trust }
 }
 
+// WithContext has the middleware pass each request's context, once the span is in it,
+// through decorate: faults.Switch.Context adds the faults the span's baggage switches on.
+// It is done here rather than in a middleware of its own because ServeMux writes the
+// matched route into the request it is given, and the span is named from that request.
+func WithContext(decorate func(context.Context) context.Context) MiddlewareOption {
+	return func(m *middleware) { m.decorate = decorate }
+}
+
 type middleware struct {
-	tracer opentracing.Tracer
-	log    *slog.Logger
-	trust  bool
+	tracer   opentracing.Tracer
+	log      *slog.Logger
+	trust    bool
+	decorate func(context.Context) context.Context // nil: none
 }
 
 // Middleware starts one server span per request and puts it in the request's context with
@@ -84,7 +94,11 @@ func Middleware(tracer opentracing.Tracer, opts ...MiddlewareOption) func(http.H
 				w.Header().Set(TraceIDHeader, traceID)
 			}
 			rec := respond.NewRecorder(w)
-			r = r.WithContext(opentracing.ContextWithSpan(r.Context(), span))
+			ctx := opentracing.ContextWithSpan(r.Context(), span)
+			if m.decorate != nil {
+				ctx = m.decorate(ctx)
+			}
+			r = r.WithContext(ctx)
 			if dropped.count() > 0 {
 				m.log.DebugContext(r.Context(), "baggage dropped", "baggage.dropped", dropped.count(),
 					"baggage.invalid", dropped.invalid, "baggage.over_limit", dropped.overLimit,
