@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run trace load loadgen test test-reliability test-docker validate bench fmt-check clean
+.PHONY: help build run trace load loadgen lab hint setup check logs test test-reliability test-docker validate bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -8,7 +8,7 @@ help:
 
 ## build: compile every service, the landscape runner, the trace viewer and the load generator into bin/
 build:
-	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace ./cmd/loadgen
+	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop
 
 ## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
 run: build
@@ -32,6 +32,31 @@ load:
 loadgen:
 	go build -o bin/ ./cmd/loadgen
 	./bin/loadgen $(ARGS)
+
+## lab: the workshop (workshop/README.md): print a lab, make lab LAB=1 (without LAB: the list)
+lab:
+	@go build -o bin/ ./cmd/workshop
+	@./bin/workshop $(if $(LAB),lab '$(LAB)',list)
+
+## hint: the next hint of a lab, make hint LAB=2 (HINT=k for hint k)
+hint:
+	@go build -o bin/ ./cmd/workshop
+	@./bin/workshop hint '$(LAB)' $(HINT)
+
+## setup: prepare a lab (a seed, a start time, requests), make setup LAB=2
+setup:
+	@go build -o bin/ ./cmd/workshop
+	@./bin/workshop setup '$(LAB)'
+
+## check: check a lab against the traces in Jaeger, make check LAB=2 ANSWER="..." (exit 1 on ✗)
+check:
+	@go build -o bin/ ./cmd/workshop
+	@./bin/workshop check '$(LAB)' $(if $(ANSWER),'$(ANSWER)')
+
+## logs: the log lines of one trace, service by service, from make run's output: make logs TRACE=<id>
+logs:
+	@go build -o bin/ ./cmd/workshop
+	@./bin/workshop logs '$(TRACE)'
 
 ## test: vet, then every test with the race detector, the end-to-end traces in Jaeger and the
 ##       reliability suite included (needs RabbitMQ on 127.0.0.1:5672, and rabbitmq-server installed

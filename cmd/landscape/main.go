@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -46,7 +47,17 @@ func run(ctx context.Context, args []string, environ []string, stdout io.Writer)
 		return fmt.Errorf("unexpected arguments %q: settings are environment variables (landscape -h)", fs.Args())
 	}
 
-	l, err := landscape.Start(ctx, landscape.Config{Environ: environ, Stdout: stdout})
+	// The output also goes to .run/landscape.log, which `make logs TRACE=<id>` reads (the
+	// workshop's lab 6). A new run starts the file afresh.
+	if err := os.MkdirAll(".run", 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(".run", "landscape.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	l, err := landscape.Start(ctx, landscape.Config{Environ: environ, Stdout: io.MultiWriter(stdout, logFile)})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -178,3 +179,56 @@ func (c *Client) get(ctx context.Context, path string) ([]Trace, error) {
 	}
 	return env.Data, nil
 }
+
+// Query is a search of the query API: the traces of Service (required by Jaeger) that
+// have a span of Operation (optional) carrying every tag of Tags, started between Start
+// and End. The workshop's checks search from the moment a lab was set up, so that traces
+// made before the learner's change cannot count.
+type Query struct {
+	Service   string
+	Operation string
+	Tags      map[string]string
+	Start     time.Time
+	End       time.Time // zero: now
+	Limit     int       // zero: 100
+}
+
+// Search returns the traces that match q, oldest first.
+func (c *Client) Search(ctx context.Context, q Query) ([]Trace, error) {
+	end := q.End
+	if end.IsZero() {
+		end = time.Now()
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	v := url.Values{
+		"service": {q.Service},
+		"start":   {strconv.FormatInt(q.Start.UnixMicro(), 10)},
+		"end":     {strconv.FormatInt(end.UnixMicro(), 10)},
+		"limit":   {strconv.Itoa(limit)},
+	}
+	if q.Operation != "" {
+		v.Set("operation", q.Operation)
+	}
+	if len(q.Tags) > 0 {
+		tags, err := json.Marshal(q.Tags)
+		if err != nil {
+			return nil, err
+		}
+		v.Set("tags", string(tags))
+	}
+	traces, err := c.get(ctx, "/api/traces?"+v.Encode())
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(traces, func(i, j int) bool { return traces[i].start() < traces[j].start() })
+	return traces, nil
+}
+
+// Start is when the trace's earliest span started.
+func (t Trace) Start() time.Time { return time.UnixMicro(t.start()) }
