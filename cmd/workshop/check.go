@@ -212,7 +212,7 @@ func checkSampling(ctx context.Context, e env, answer string) (verdict, error) {
 }
 
 func checkSpanCount(ctx context.Context, e env, answer string) (verdict, error) {
-	ids, err := sendAll(ctx, e, 1, "/api/accounts/10101", nil) // a regular account
+	ids, err := sendAll(ctx, e, 1, "/api/accounts/10001", nil) // a regular account (VIPs are 10000, 10010, ...)
 	if err != nil {
 		return verdict{}, err
 	}

@@ -99,7 +99,7 @@ func gradeReadTrace(t jaegerapi.Trace, answer string) verdict {
 		}
 	}
 	if consumers == 0 {
-		return failf("read a VIP account (10000 to 10099 are VIPs): curl -k -i "+"<edge>/api/accounts/10000",
+		return failf("read a VIP account (10000, 10010, ..., 10090 are VIPs): curl -k -i "+"<edge>/api/accounts/10000",
 			"your trace %s has %d spans and no consumer span: it is not a VIP read", t.TraceID, spans)
 	}
 	fields := strings.Fields(strings.NewReplacer(",", " ", "/", " ").Replace(answer))

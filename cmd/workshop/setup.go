@@ -45,7 +45,7 @@ func setup(ctx context.Context, e env, l lab) error {
 		fmt.Fprintf(out, "Add yours, rebuild and restart (Ctrl-C, make run), then: make check LAB=4\n")
 	case 5:
 		fmt.Fprintf(out, "Send VIP reads, several at once, with the backlog on for them only:\n")
-		fmt.Fprintf(out, "  make loadgen ARGS=\"-n 8 -c 8 -ids 10000-10007 -baggage fault=%s\"\n", faults.QueueBacklog)
+		fmt.Fprintf(out, "  make loadgen ARGS=\"-n 8 -c 8 -ids 10000 -baggage fault=%s\"\n", faults.QueueBacklog)
 		fmt.Fprintf(out, "Then: make check LAB=5 ANSWER=<the longest wait in the queue, in ms>\n")
 	case 6:
 		ids, err := lab6Traffic(ctx, e)
@@ -59,7 +59,7 @@ func setup(ctx context.Context, e env, l lab) error {
 		fmt.Fprintf(out, "Restart make run with a sampler, e.g.:\n  JAEGER_SAMPLER_TYPE=probabilistic JAEGER_SAMPLER_PARAM=0.25 make run\n")
 		fmt.Fprintf(out, "Then: make check LAB=7 ANSWER=0.25   (or ANSWER=2/s for JAEGER_SAMPLER_TYPE=ratelimiting JAEGER_SAMPLER_PARAM=2)\n")
 	case 8:
-		fmt.Fprintf(out, "Count the spans of one regular read:\n  %s/api/accounts/10101\n  make trace ID=<X-Trace-Id>\n", curl)
+		fmt.Fprintf(out, "Count the spans of one regular read:\n  %s/api/accounts/10001\n  make trace ID=<X-Trace-Id>\n", curl)
 		fmt.Fprintf(out, "Then: make check LAB=8 ANSWER=<spans>\n")
 	case 9:
 		id, span := nonce()+nonce()+nonce()[:8], nonce()+nonce()[:4]
@@ -83,7 +83,7 @@ func lab6Traffic(ctx context.Context, e env) ([]string, error) {
 		if i == 6 {
 			header = map[string]string{"uberctx-fault": string(faults.QuoteTimeout) + "=2s"}
 		}
-		id, _, err := get(ctx, e, fmt.Sprintf("/api/accounts/%d", 10100+i), header)
+		id, _, err := get(ctx, e, fmt.Sprintf("/api/accounts/%d", 10001+i+i/9), header) // 10001-10009, 10011: no VIP
 		if err != nil {
 			return nil, err
 		}

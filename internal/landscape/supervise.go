@@ -29,6 +29,7 @@ type running struct {
 	err  error         // what cmd.Wait returned; read it after done
 
 	paused atomic.Bool // stopped on purpose by Pause: its exit does not stop the landscape
+	first  process     // how the landscape first started it: what Resume starts again
 }
 
 // tailLines is how many of a process's last lines an error quotes.
@@ -55,7 +56,7 @@ func (l *Landscape) launch(ctx context.Context, procs []process) error {
 }
 
 func (l *Landscape) start(p process) (*running, error) {
-	r := &running{process: p, tail: newTail(tailLines), done: make(chan struct{})}
+	r := &running{process: p, first: p, tail: newTail(tailLines), done: make(chan struct{})}
 	stdout := newLineWriter(l.out, p.name, l.width, r.tail)
 	stderr := newLineWriter(l.out, p.name, l.width, r.tail)
 	cmd := exec.Command(p.path, p.args...)
@@ -168,8 +169,17 @@ func (l *Landscape) Pause(name string) error {
 	return nil
 }
 
-// Resume starts a process stopped by Pause again and waits until it is ready.
+// Resume starts a process stopped by Pause again, as the landscape first started it, and
+// waits until it is ready.
 func (l *Landscape) Resume(ctx context.Context, name string) error {
+	return l.ResumeWith(ctx, name, "")
+}
+
+// ResumeWith is Resume from another binary (path; "" for the landscape's own) and with
+// more environment variables (KEY=value, winning over the landscape's): the workshop's
+// walks run a service changed by a lab's solution, or the edge with another sampler.
+// Resume afterwards brings back the original.
+func (l *Landscape) ResumeWith(ctx context.Context, name, path string, env ...string) error {
 	old, err := l.find(name)
 	if err != nil {
 		return err
@@ -179,10 +189,16 @@ func (l *Landscape) Resume(ctx context.Context, name string) error {
 	default:
 		return fmt.Errorf("%s is running: Pause it first", name)
 	}
-	r, err := l.start(old.process)
+	p := old.first
+	if path != "" {
+		p.path = path
+	}
+	p.env = append(p.env[:len(p.env):len(p.env)], env...)
+	r, err := l.start(p)
 	if err != nil {
 		return err
 	}
+	r.first = old.first
 	timeout := time.NewTimer(l.cfg.StartTimeout)
 	defer timeout.Stop()
 	for {

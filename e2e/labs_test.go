@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tracelab/internal/jaegerapi"
+)
+
+// The walks below go through each lab of workshop/ as a learner would, with the command a
+// learner runs (bin/workshop, what make setup and make check run), against the suite's
+// landscape and Jaeger: the check must fail before (the fault on, the code unchanged, the
+// wrong answer) and pass after. Then no lab can rot when the code changes.
+
+// workshop is one learner: a state folder of their own, and the suite's edge and Jaeger.
+type workshop struct {
+	t     *testing.T
+	state string
+}
+
+func newWorkshop(t *testing.T) *workshop {
+	return &workshop{t: t, state: t.TempDir()}
+}
+
+// run runs bin/workshop with args and returns its output and whether it exited 0.
+func (w *workshop) run(args ...string) (string, bool) {
+	w.t.Helper()
+	root, _ := filepath.Abs("..")
+	cmd := exec.Command(filepath.Join(root, "bin", "workshop"), args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		"JAEGER_QUERY_URL="+land.Jaeger,
+		"EDGE_URL="+edgeURL,
+		"WORKSHOP_STATE="+w.state,
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if _, exit := err.(*exec.ExitError); err != nil && !exit {
+		w.t.Fatalf("workshop %q: %v", args, err)
+	}
+	return out.String(), err == nil
+}
+
+func (w *workshop) setup(lab string) string {
+	w.t.Helper()
+	out, ok := w.run("setup", lab)
+	if !ok {
+		w.t.Fatalf("workshop setup %s failed:\n%s", lab, out)
+	}
+	return out
+}
+
+// mustFail and mustPass run a check and hold its verdict to what the walk expects.
+func (w *workshop) mustFail(lab, answer, why string) {
+	w.t.Helper()
+	if out, ok := w.run("check", lab, answer); ok || !strings.Contains(out, "✗") {
+		w.t.Errorf("Check(lab %s, %q) %s = %q, want ✗", lab, answer, why, out)
+	}
+}
+
+func (w *workshop) mustPass(lab, answer, why string) string {
+	w.t.Helper()
+	out, ok := w.run("check", lab, answer)
+	if !ok || !strings.Contains(out, "✓") {
+		w.t.Errorf("Check(lab %s, %q) %s = %q, want ✓", lab, answer, why, out)
+	}
+	return out
+}
+
+func (w *workshop) stateOf(lab string) map[string]any {
+	w.t.Helper()
+	b, err := os.ReadFile(filepath.Join(w.state, "lab-"+lab+".json"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		w.t.Fatal(err)
+	}
+	return st
+}
+
+// learnerGet is a learner's curl through the edge; it returns the X-Trace-Id.
+func learnerGet(t *testing.T, path string, header map[string]string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, edgeURL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := edgeClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("X-Trace-Id")
+}
+
+// waitForSpans waits until Jaeger holds at least n spans of trace id.
+func waitForSpans(t *testing.T, id string, n int) jaegerapi.Trace {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		tr, err := jaeger.Trace(context.Background(), id)
+		if err == nil && len(tr.Spans) >= n {
+			return tr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s: %d spans after 15 s (err %v), want %d", id, len(tr.Spans), err, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestLab1ReadATrace(t *testing.T) {
+	w := newWorkshop(t)
+	w.setup("1")
+	w.mustFail("1", "12 2", "before any VIP read since the setup")
+	id := learnerGet(t, "/api/accounts/10000", nil)
+	waitForSpans(t, id, 12)
+	w.mustFail("1", "11 2", "with the wrong count of spans")
+	out := w.mustPass("1", "12 2", "after a VIP read, with its 12 spans and 2 FOLLOWS_FROM")
+	if !strings.Contains(out, id) {
+		t.Errorf("Check(lab 1) = %q, want it to name the learner's trace %s", out, id)
+	}
+}
+
+func TestLab2FindTheSlowdown(t *testing.T) {
+	w := newWorkshop(t)
+	w.setup("2")
+	seed, _ := w.stateOf("2")["seed"].(string)
+	if seed == "" {
+		t.Fatalf("the setup stored no seed: %v", w.stateOf("2"))
+	}
+	right := mysteryAnswer(seed)
+	w.mustFail("2", right, "before any request with the mystery")
+	var id string
+	for range 5 {
+		id = learnerGet(t, "/api/accounts/10001", map[string]string{"uberctx-fault": "mystery=" + seed})
+	}
+	waitForSpans(t, id, 8)
+	w.mustFail("2", wrongMysteryAnswer(seed), "with the wrong fault")
+	w.mustPass("2", right, "with the service and fault the seed picked")
+}
+
+func TestLab7Sampling(t *testing.T) {
+	w := newWorkshop(t)
+	w.setup("7")
+	w.mustFail("7", "0.25", "with the default sampler, which keeps every trace")
+	// The learner restarts with a probabilistic sampler; the edge's decision is the one
+	// that counts (it starts every trace), so the walk restarts only the edge.
+	restartWith(t, "edge", "", "JAEGER_SAMPLER_TYPE=probabilistic", "JAEGER_SAMPLER_PARAM=0.25")
+	w.mustPass("7", "0.25", "with a probabilistic sampler of 0.25")
+	w.mustFail("7", "0.8", "with a probabilistic sampler of 0.25 but the answer 0.8")
+}
+
+func TestLab8WhatTracingCosts(t *testing.T) {
+	w := newWorkshop(t)
+	w.setup("8")
+	w.mustFail("8", "7", "with a wrong count of spans")
+	w.mustPass("8", "8", "with the 8 spans of a regular read")
+}
+
+func TestLab9JaegerAndZipkin(t *testing.T) {
+	w := newWorkshop(t)
+	w.setup("9")
+	const traceID, spanID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	w.mustFail("9", "5bf92f3577b34da6a3ce929d0e0e4736", "with an id never sent")
+	learnerGet(t, "/api/accounts/10000", map[string]string{"X-B3-TraceId": traceID, "X-B3-SpanId": spanID, "X-B3-Sampled": "1"})
+	waitForSpans(t, traceID, 12)
+	out := w.mustPass("9", traceID, "after a request with the learner's B3 ids")
+	if !strings.Contains(out, spanID) {
+		t.Errorf("Check(lab 9) = %q, want it to name the learner's span %s", out, spanID)
+	}
+}
+
+// restartWith stops a service of the suite's landscape and starts it from path ("" for
+// its own binary) with more environment, until the test ends; then the original again.
+func restartWith(t *testing.T, name, path string, env ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := land.Pause(name); err != nil {
+		t.Fatal(err)
+	}
+	if err := land.ResumeWith(ctx, name, path, env...); err != nil {
+		t.Fatalf("ResumeWith(%s) = %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := land.Pause(name); err != nil {
+			t.Errorf("Pause(%s) = %v", name, err)
+		}
+		if err := land.Resume(ctx, name); err != nil {
+			t.Errorf("Resume(%s) = %v", name, err)
+		}
+	})
+}
