@@ -74,14 +74,14 @@ func setup(ctx context.Context, e env, l lab) error {
 	return nil
 }
 
-// lab6Traffic sends ten reads, the seventh with quote-timeout for it alone: that one is
+// lab6Traffic sends ten reads, the seventh with quote-timeout=3s for it alone (accountservice gives up after 2s): that one is
 // answered without a quote, slowly, and accountservice logs a warning with its trace.id.
 func lab6Traffic(ctx context.Context, e env) ([]string, error) {
 	var ids []string
 	for i := range 10 {
 		header := map[string]string(nil)
 		if i == 6 {
-			header = map[string]string{"uberctx-fault": string(faults.QuoteTimeout) + "=2s"}
+			header = map[string]string{"uberctx-fault": string(faults.QuoteTimeout) + "=3s"}
 		}
 		id, _, err := get(ctx, e, fmt.Sprintf("/api/accounts/%d", 10001+i+i/9), header) // 10001-10009, 10011: no VIP
 		if err != nil {
