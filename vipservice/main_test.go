@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 
 	base := "http://" + addr
 	svc.WaitFor("GET /healthz to say amqp connected", func() bool {
-		var health map[string]string
+		var health map[string]any
 		return getJSON(t, base+"/healthz", &health) == http.StatusOK && health["amqp"] == "connected"
 	})
 	publishEvent(context.Background(), t, url, queue, "10000")
