@@ -205,3 +205,97 @@ func restartWith(t *testing.T, name, path string, env ...string) {
 		}
 	})
 }
+
+func TestLab4AddASpan(t *testing.T) {
+	w := newWorkshop(t)
+	out := w.setup("4")
+	if !strings.Contains(out, "png decode") {
+		t.Errorf("Setup(lab 4) = %q, want it to list imageservice's png decode span", out)
+	}
+	w.mustFail("4", "", "with imageservice unchanged")
+	// The learner's change: the lab's solution.patch, applied to a copy of the source.
+	bin := buildPatched(t, "workshop/labs/04-add-a-span/solution.patch", "imageservice")
+	restartWith(t, "imageservice", bin)
+	out = w.mustPass("4", "", "with the solution's span")
+	if !strings.Contains(out, `"gallery lookup", a child of "GET /file/{name}"`) {
+		t.Errorf("Check(lab 4) = %q, want gallery lookup under GET /file/{name}", out)
+	}
+}
+
+func TestLab6LogsAndTraces(t *testing.T) {
+	w := newWorkshop(t)
+	w.setup("6")
+	traces, _ := w.stateOf("6")["traces"].([]any)
+	if len(traces) != 10 {
+		t.Fatalf("Setup(lab 6) stored %d trace ids, want 10", len(traces))
+	}
+	w.mustFail("6", traces[0].(string), "with a trace whose quote did not fail")
+	// The learner greps the log for the warning, as the lab says, and takes its trace.id.
+	degraded := warnedTrace(t, "quote unavailable")
+	w.mustPass("6", degraded, "with the trace.id of the quote unavailable line")
+}
+
+// warnedTrace returns the trace.id of the newest line of the suite's landscape output that
+// has message.
+func warnedTrace(t *testing.T, message string) string {
+	t.Helper()
+	out, err := os.ReadFile(landscapeLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, line := range strings.Split(string(out), "\n") {
+		_, body, ok := strings.Cut(line, " | ")
+		if !ok || !strings.Contains(body, `"message":"`+message+`"`) {
+			continue
+		}
+		var fields struct {
+			TraceID string `json:"trace.id"`
+		}
+		if json.Unmarshal([]byte(body), &fields) == nil && fields.TraceID != "" {
+			id = fields.TraceID
+		}
+	}
+	if id == "" {
+		t.Fatalf("no %q line in the landscape's output", message)
+	}
+	return id
+}
+
+// buildPatched copies the source tree (the files git knows, as they are now) to a
+// temporary folder, applies patch there, builds service and returns the binary: the
+// checkout itself is never changed.
+func buildPatched(t *testing.T, patch, service string) string {
+	t.Helper()
+	root, _ := filepath.Abs("..")
+	dir := t.TempDir()
+	files, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(files), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			continue // deleted in the working tree
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply := exec.Command("git", "apply", filepath.Join(root, patch))
+	apply.Dir = dir
+	if out, err := apply.CombinedOutput(); err != nil {
+		t.Fatalf("git apply %s: %v\n%s", patch, err, out)
+	}
+	bin := filepath.Join(dir, "bin", service)
+	build := exec.Command("go", "build", "-o", bin, "./"+service)
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./%s with %s: %v\n%s", service, patch, err, out)
+	}
+	return bin
+}
