@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -92,19 +93,28 @@ func (w *workshop) stateOf(lab string) map[string]any {
 // learnerGet is a learner's curl through the edge; it returns the X-Trace-Id.
 func learnerGet(t *testing.T, path string, header map[string]string) string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, edgeURL+path, nil)
+	id, err := traceIDOf(path, header)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return id
+}
+
+// traceIDOf is learnerGet for goroutines, which must not call t.Fatal.
+func traceIDOf(path string, header map[string]string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, edgeURL+path, nil)
+	if err != nil {
+		return "", err
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
 	resp, err := edgeClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	resp.Body.Close()
-	return resp.Header.Get("X-Trace-Id")
+	return resp.Header.Get("X-Trace-Id"), nil
 }
 
 // waitForSpans waits until Jaeger holds at least n spans of trace id.
@@ -298,4 +308,45 @@ func buildPatched(t *testing.T, patch, service string) string {
 		t.Fatalf("go build ./%s with %s: %v\n%s", service, patch, err, out)
 	}
 	return bin
+}
+
+func TestLab5AcrossTheQueue(t *testing.T) {
+	w := newWorkshop(t)
+	w.setup("5")
+	// A VIP read without the fault: its baggage crosses the queue, but it is no backlog.
+	plain := learnerGet(t, "/api/accounts/10000", map[string]string{"uberctx-team": "blue"})
+	waitForSpans(t, plain, 12)
+	w.mustFail("5", "0", "with no backlogged request")
+
+	// Four VIP reads at once, with the backlog for them only, as the lab's loadgen does.
+	ids := make(chan string, 4)
+	for range 4 {
+		go func() {
+			id, err := traceIDOf("/api/accounts/10000", map[string]string{"uberctx-fault": "queue-backlog=300ms"})
+			if err != nil {
+				t.Error(err)
+			}
+			ids <- id
+		}()
+	}
+	var longest int64
+	for range 4 {
+		tr := waitForSpans(t, <-ids, 12)
+		var publishEnd, consumeStart int64
+		for _, s := range tr.Spans {
+			switch s.OperationName {
+			case "publish " + vipQueue:
+				publishEnd = s.StartTime + s.Duration
+			case "consume " + vipQueue:
+				consumeStart = s.StartTime
+			}
+		}
+		longest = max(longest, consumeStart-publishEnd)
+	}
+	// The learner reads the waits off make trace; so does the walk, from the same spans.
+	if longest < 300_000 {
+		t.Errorf("the longest wait of four backlogged events is %d µs, want at least 300 ms (one event's handling)", longest)
+	}
+	w.mustFail("5", fmt.Sprint(longest/1000/3), "with a third of the longest wait")
+	w.mustPass("5", fmt.Sprint(longest/1000), "with the longest wait, read from the spans")
 }
