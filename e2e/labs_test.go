@@ -41,6 +41,7 @@ func (w *workshop) run(args ...string) (string, bool) {
 		"JAEGER_QUERY_URL="+land.Jaeger,
 		"EDGE_URL="+edgeURL,
 		"WORKSHOP_STATE="+w.state,
+		"LANDSCAPE_LOG="+landscapeLog,
 	)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -143,6 +144,22 @@ func TestLab1ReadATrace(t *testing.T) {
 	out := w.mustPass("1", "12 2", "after a VIP read, with its 12 spans and 2 FOLLOWS_FROM")
 	if !strings.Contains(out, id) {
 		t.Errorf("Check(lab 1) = %q, want it to name the learner's trace %s", out, id)
+	}
+
+	// make logs TRACE=<id>: the trace's lines, service by service, every one with its id.
+	logs, ok := w.run("logs", id)
+	if !ok {
+		t.Fatalf("Logs(%s) failed: %s", id, logs)
+	}
+	for _, svc := range []string{"── edge", "── accountservice", "── quoteservice", "── imageservice"} {
+		if !strings.Contains(logs, svc) {
+			t.Errorf("Logs(%s) = %q, want a section %q", id, logs, svc)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if !strings.HasPrefix(line, "──") && !strings.Contains(line, `"trace.id":"`+id+`"`) {
+			t.Errorf("Logs(%s) has a line of another trace: %s", id, line)
+		}
 	}
 }
 
@@ -349,4 +366,20 @@ func TestLab5AcrossTheQueue(t *testing.T) {
 	}
 	w.mustFail("5", fmt.Sprint(longest/1000/3), "with a third of the longest wait")
 	w.mustPass("5", fmt.Sprint(longest/1000), "with the longest wait, read from the spans")
+}
+
+func TestLab3FixItInCode(t *testing.T) {
+	w := newWorkshop(t)
+	out := w.setup("3")
+	if !strings.Contains(out, "overlap in 0 of") {
+		t.Errorf("Setup(lab 3) = %q, want the staircase measured: overlap in 0 of the reads", out)
+	}
+	w.mustFail("3", "", "with accountservice unchanged: the faults' code paths make a staircase and N+1 reads")
+	// The learner's change: the lab's solution.patch, applied to a copy of the source.
+	bin := buildPatched(t, "workshop/labs/03-fix-it-in-code/solution.patch", "accountservice")
+	restartWith(t, "accountservice", bin)
+	out = w.mustPass("3", "", "with the solution: the calls side by side, the transactions in one read")
+	if !strings.Contains(out, "overlap in 20 of 20") && !strings.Contains(out, "overlap in 19 of 20") && !strings.Contains(out, "overlap in 18 of 20") {
+		t.Errorf("Check(lab 3) = %q, want the calls to overlap in at least 18 of 20 reads", out)
+	}
 }

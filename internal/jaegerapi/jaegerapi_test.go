@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 )
 
 // fakeJaegerQuery stands in for Jaeger's query API, answering with a recorded response
@@ -34,6 +35,14 @@ func fakeJaegerQuery(t *testing.T) *Client {
 			_, _ = w.Write(raw)
 		case r.URL.Path == "/api/traces" && r.URL.Query().Get("start") == "":
 			t.Errorf("search without start: %s (Jaeger would search two days)", r.URL.RawQuery)
+		case r.URL.Path == "/api/traces" && r.URL.Query().Get("tags") != "":
+			if got, want := r.URL.Query().Get("tags"), `{"baggage.fault":"mystery=abc"}`; got != want {
+				t.Errorf("search tags = %s, want %s", got, want)
+			}
+			if r.URL.Query().Get("operation") != "GET /accounts/{id}" || r.URL.Query().Get("limit") != "100" {
+				t.Errorf("search = %s, want operation GET /accounts/{id} and limit 100", r.URL.RawQuery)
+			}
+			_ = json.NewEncoder(w).Encode(envelope{Data: []Trace{newer, older}})
 		case r.URL.Path == "/api/traces" && r.URL.Query().Get("service") == "vipservice":
 			// Both traces, the newer second: Latest must not take the first it sees.
 			_ = json.NewEncoder(w).Encode(envelope{Data: []Trace{older, newer}})
@@ -98,5 +107,24 @@ func TestLatest(t *testing.T) {
 	unreachable := &Client{BaseURL: "http://127.0.0.1:1"}
 	if _, err := unreachable.Trace(context.Background(), "1"); err == nil || errors.Is(err, ErrNotFound) {
 		t.Errorf("Trace() against a closed port = %v, want a connection error", err)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	c := fakeJaegerQuery(t)
+	traces, err := c.Search(context.Background(), Query{
+		Service:   "accountservice",
+		Operation: "GET /accounts/{id}",
+		Tags:      map[string]string{"baggage.fault": "mystery=abc"},
+		Start:     time.Now().Add(-2 * time.Hour),
+	})
+	if err != nil {
+		t.Fatalf("Search() = %v", err)
+	}
+	if len(traces) != 2 || traces[0].TraceID != "1111111111111111" {
+		t.Errorf("Search() = %d traces, first %v, want 2, the older first", len(traces), traces)
+	}
+	if traces, err := c.Search(context.Background(), Query{Service: "nobody", Start: time.Now().Add(-time.Hour)}); err != nil || len(traces) != 0 {
+		t.Errorf("Search(nobody) = %v, %v, want none and no error", traces, err)
 	}
 }
