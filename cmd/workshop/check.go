@@ -54,9 +54,23 @@ func check(ctx context.Context, e env, l lab, answer string) (bool, error) {
 	return v.ok, nil
 }
 
-// since searches service's traces that started after the lab's setup.
+// since searches service's traces that started after the lab's setup. A service reports
+// its spans up to a second after it finished them, so a search that finds nothing is
+// tried again for a few seconds: a learner checks right after the last request.
 func since(ctx context.Context, e env, st state, service string, tags map[string]string) ([]jaegerapi.Trace, error) {
-	return jaegerClient(e).Search(ctx, jaegerapi.Query{Service: service, Tags: tags, Start: st.Started, Limit: 500})
+	q := jaegerapi.Query{Service: service, Tags: tags, Start: st.Started, Limit: 500}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		traces, err := jaegerClient(e).Search(ctx, q)
+		if err != nil || len(traces) > 0 || time.Now().After(deadline) {
+			return traces, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func checkReadTrace(ctx context.Context, e env, st state, answer string) (verdict, error) {
