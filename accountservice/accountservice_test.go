@@ -345,7 +345,8 @@ func TestOutboxLimit(t *testing.T) {
 	}
 	_, health := f.get(t, "/healthz")
 	want := map[string]any{"status": "ok", "service": serviceName, "amqp": "connected",
-		"outbox": map[string]any{"depth": 2.0, "limit": 2.0, "refused": 1.0}}
+		"outbox": map[string]any{"depth": 2.0, "limit": 2.0, "refused": 1.0},
+		"faults": map[string]any{"enabled": true, "active": "", "ignored": 0.0}}
 	if !reflect.DeepEqual(health, want) {
 		t.Errorf("GET /healthz = %v, want %v", health, want)
 	}
