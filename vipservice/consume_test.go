@@ -40,7 +40,7 @@ func startService(t *testing.T, tracer opentracing.Tracer) *testService {
 	logs := &servicetest.LockedBuffer{}
 	log := logging.New(serviceName, logs, slog.LevelDebug)
 	recent := newRecentVIPs(maxRecentVIPs, maxSeenEvents)
-	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: log, Handle: handleVIPEvent(log, recent)}
+	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: log, Handle: handleVIPEvent(log, faults.NewSwitch(true, nil), recent)}
 	messagingtest.Start(t, consumer)
 	srv := httptest.NewServer(newServer(log, tracer, faults.NewSwitch(true, nil), consumer, recent))
 	t.Cleanup(srv.Close)
