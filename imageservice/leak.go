@@ -27,8 +27,10 @@ const (
 // collector's work, which grows with the heap. A profile shows the rest: go tool pprof
 // -sample_index=inuse_space on IMAGESERVICE_PPROF_ADDR points at keep.
 type imageLeak struct {
+	maxBlocks int // maxLeakBlocks; tests set fewer
+
 	mu   sync.Mutex
-	kept [][]byte // blocks of leakBlockBytes, at most maxLeakBlocks
+	kept [][]byte // blocks of leakBlockBytes, at most maxBlocks
 	next int      // the oldest block, replaced next once kept is full
 }
 
@@ -48,12 +50,12 @@ func (l *imageLeak) keep(ctx context.Context) {
 
 	l.mu.Lock()
 	for _, b := range blocks {
-		if len(l.kept) < maxLeakBlocks {
+		if len(l.kept) < l.maxBlocks {
 			l.kept = append(l.kept, b)
 			continue
 		}
 		l.kept[l.next] = b
-		l.next = (l.next + 1) % maxLeakBlocks
+		l.next = (l.next + 1) % l.maxBlocks
 	}
 	keptKiB := len(l.kept) * leakBlockBytes >> 10
 	l.mu.Unlock()

@@ -14,7 +14,7 @@ import (
 // newServer lists every route of the service in one place. publicURL is the base that
 // image urls start with, without a trailing slash.
 func newServer(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, images *gallery, publicURL string) http.Handler {
-	leak, lock := &imageLeak{}, &sharedLock{} // used only by the image-leak and lock-contention faults
+	leak, lock := &imageLeak{maxBlocks: maxLeakBlocks}, &sharedLock{} // used only by the image-leak and lock-contention faults
 	mux := http.NewServeMux()
 	mux.Handle("GET /accounts/{id}", handleAccountImage(log, images, leak, publicURL))
 	mux.Handle("GET /file/{name}", handleFile(log, images, leak, lock))
