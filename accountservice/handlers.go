@@ -36,21 +36,8 @@ var servedBy = respond.ServedBy(serviceName)
 func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, images *imageClient, events *outbox) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		id := r.PathValue("id")
-		if _, err := accountid.Parse(id); err != nil {
-			log.InfoContext(ctx, "bad request", "err", err)
-			respond.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		acc, err := accounts.Get(ctx, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			log.InfoContext(ctx, "account not found", "account.id", id)
-			respond.Error(w, http.StatusNotFound, "no account with id "+id)
-			return
-		case err != nil:
-			log.ErrorContext(ctx, "reading account failed", "err", err)
-			respond.Error(w, http.StatusInternalServerError, "could not read the account")
+		acc, ok := readAccount(w, r, log, accounts)
+		if !ok {
 			return
 		}
 
@@ -86,6 +73,31 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 	})
 }
 
+// readAccount reads the account that the request's {id} names. When it cannot, it answers
+// (400 for an id that is no account id, 404 for an unknown one, 500 when bolt fails) and
+// reports false.
+func readAccount(w http.ResponseWriter, r *http.Request, log *slog.Logger, accounts *store) (Account, bool) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := accountid.Parse(id); err != nil {
+		log.InfoContext(ctx, "bad request", "err", err)
+		respond.Error(w, http.StatusBadRequest, err.Error())
+		return Account{}, false
+	}
+	acc, err := accounts.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		log.InfoContext(ctx, "account not found", "account.id", id)
+		respond.Error(w, http.StatusNotFound, "no account with id "+id)
+		return Account{}, false
+	case err != nil:
+		log.ErrorContext(ctx, "reading account failed", "err", err)
+		respond.Error(w, http.StatusInternalServerError, "could not read the account")
+		return Account{}, false
+	}
+	return acc, true
+}
+
 // TransactionsResponse is the answer to GET /accounts/{id}/transactions.
 type TransactionsResponse struct {
 	AccountID    string        `json:"accountId"`
@@ -99,23 +111,11 @@ type TransactionsResponse struct {
 func handleListTransactions(log *slog.Logger, accounts *store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		id := r.PathValue("id")
-		if _, err := accountid.Parse(id); err != nil {
-			log.InfoContext(ctx, "bad request", "err", err)
-			respond.Error(w, http.StatusBadRequest, err.Error())
+		acc, ok := readAccount(w, r, log, accounts)
+		if !ok {
 			return
 		}
-		_, err := accounts.Get(ctx, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			log.InfoContext(ctx, "account not found", "account.id", id)
-			respond.Error(w, http.StatusNotFound, "no account with id "+id)
-			return
-		case err != nil:
-			log.ErrorContext(ctx, "reading account failed", "err", err)
-			respond.Error(w, http.StatusInternalServerError, "could not read the account")
-			return
-		}
+		id := acc.ID
 		txs, err := accounts.RecentTransactions(ctx, id)
 		if err != nil {
 			log.ErrorContext(ctx, "reading transactions failed", "err", err, "account.id", id)
