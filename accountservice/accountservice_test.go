@@ -64,7 +64,8 @@ func fakeImageService(t testing.TB) *httptest.Server {
 type fixture struct {
 	handler http.Handler
 	tracer  *tracingtest.Tracer
-	outbox  *outbox // the events VIP reads wrote; no relay publishes them in handler tests
+	outbox  *outbox        // the events VIP reads wrote; no relay publishes them in handler tests
+	sw      *faults.Switch // no fault on; a test switches some on for everyone with sw.Set
 }
 
 func newFixture(t *testing.T, quoteURL, imageURL string, timeout time.Duration) *fixture {
@@ -75,8 +76,8 @@ func newFixture(t *testing.T, quoteURL, imageURL string, timeout time.Duration) 
 func newFixtureWithLimit(t *testing.T, quoteURL, imageURL string, timeout time.Duration, outboxLimit int) *fixture {
 	t.Helper()
 	accounts := newTestStore(t)
-	f := &fixture{tracer: tracingtest.New(), outbox: newTestOutbox(t, accounts, outboxLimit)}
-	f.handler = newServer(logging.Discard(), f.tracer, faults.NewSwitch(true, nil), deps{
+	f := &fixture{tracer: tracingtest.New(), outbox: newTestOutbox(t, accounts, outboxLimit), sw: faults.NewSwitch(true, nil)}
+	f.handler = newServer(logging.Discard(), f.tracer, f.sw, deps{
 		accounts: accounts,
 		quotes:   &quoteClient{baseURL: quoteURL, http: newTracedClient("quoteservice", timeout)},
 		images:   &imageClient{baseURL: imageURL, http: newTracedClient("imageservice", timeout)},

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
+
+	"github.com/opentracing/opentracing-go"
 
 	"tracelab/common/tracing"
 )
@@ -58,11 +61,58 @@ func (c *imageClient) Get(ctx context.Context, accountID string) (Image, error) 
 	return img, err
 }
 
+// AttemptHeader numbers the attempts of a call that the retry-storm fault retries, so
+// that imageservice fails the first ones and answers the next (it reads the same header).
+const AttemptHeader = "X-Tracelab-Attempt"
+
+// maxStormAttempts is the retry storm's only bound: a safety net, not a budget. The fault
+// fails at most 20 attempts (faults.Catalogue), so the 21st gets through.
+const maxStormAttempts = 25
+
+// getRetryingAtOnce is the retry-storm fault's way to call imageservice: a failed call is
+// made again at once, with no backoff and no budget, up to maxStormAttempts. Each attempt
+// is a client span of its own, a sibling of the others, error=true on the failed ones:
+// lab 2's "many identical calls side by side, all red but the last".
+func (c *imageClient) getRetryingAtOnce(ctx context.Context, accountID string) (Image, error) {
+	u := c.baseURL + "/accounts/" + url.PathEscape(accountID)
+	var err error
+	attempt := 1
+	for ; attempt <= maxStormAttempts; attempt++ {
+		var img Image
+		header := http.Header{AttemptHeader: {strconv.Itoa(attempt)}}
+		if err = getJSONWith(ctx, c.http, u, header, &img); err == nil {
+			tagAttempts(ctx, attempt)
+			return img, nil
+		}
+		if ctx.Err() != nil {
+			break // the request is over: nobody waits for the answer any more
+		}
+	}
+	attempt = min(attempt, maxStormAttempts)
+	tagAttempts(ctx, attempt)
+	return Image{}, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+}
+
+// tagAttempts says on the server span how many calls the image took.
+func tagAttempts(ctx context.Context, attempts int) {
+	if span := opentracing.SpanFromContext(ctx); span != nil {
+		span.SetTag("image.attempts", attempts)
+	}
+}
+
 // getJSON GETs u and decodes a 200 answer into v; anything else is an error.
 func getJSON(ctx context.Context, client *http.Client, u string, v any) error {
+	return getJSONWith(ctx, client, u, nil, v)
+}
+
+// getJSONWith is getJSON with extra request headers (nil for none).
+func getJSONWith(ctx context.Context, client *http.Client, u string, header http.Header, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -1,7 +1,9 @@
 // Command accountservice answers GET /accounts/{id}: it reads the account from an embedded
 // BoltDB file, asks quoteservice and imageservice for a quote and an image at the same time,
 // and tells vipservice about VIP accounts through RabbitMQ. One request makes a trace with
-// every kind of hop tracelab shows: a database read, two HTTP calls, and a message.
+// every kind of hop tracelab shows: a database read, two HTTP calls, and a message. GET
+// /accounts/{id}/transactions lists an account's recent transactions, seeded beside the
+// accounts: the workshop's N+1 reads (the n-plus-one fault) happen there.
 package main
 
 import (

@@ -25,6 +25,7 @@ type deps struct {
 func newServer(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, d deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /accounts/{id}", handleGetAccount(log, d.accounts, d.quotes, d.images, d.outbox))
+	mux.Handle("GET /accounts/{id}/transactions", handleListTransactions(log, d.accounts))
 	mux.Handle("/", respond.NotFound())
 	root := instrument.Handler(log, tracer, sw, mux, handleHealthz(d.accounts, d.outbox, d.broker, sw))
 	root.Handle("/faults", faults.Admin(serviceName, sw)) // untraced, and out of the edge's reach

@@ -50,8 +50,9 @@ func openStore(path string) (*store, error) {
 
 func (s *store) Close() error { return s.db.Close() }
 
-// Seed writes the demo accounts that are not there yet, in one transaction: running it at
-// every start changes nothing the second time, and never overwrites an edited account.
+// Seed writes the demo accounts that are not there yet, and the recent transactions of
+// those that have none, in one transaction: running it at every start changes nothing the
+// second time, and never overwrites an edited account. added counts the accounts.
 func (s *store) Seed() (added int, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(accountsBucket)
@@ -72,7 +73,7 @@ func (s *store) Seed() (added int, err error) {
 			}
 			added++
 		}
-		return nil
+		return seedTransactions(tx)
 	})
 	return added, err
 }

@@ -41,6 +41,12 @@ type route struct {
 func routeTable(accountservice, imageservice *url.URL) []route {
 	return []route{
 		{
+			pattern:     "GET /api/accounts/{id}/transactions",
+			stripPrefix: "/api",
+			service:     "accountservice",
+			target:      accountservice,
+		},
+		{
 			pattern:     "GET /api/accounts/{id...}",
 			stripPrefix: "/api",
 			service:     "accountservice",

@@ -14,9 +14,10 @@ import (
 // newServer lists every route of the service in one place. publicURL is the base that
 // image urls start with, without a trailing slash.
 func newServer(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, images *gallery, publicURL string) http.Handler {
+	leak, lock := &imageLeak{maxBlocks: maxLeakBlocks}, &sharedLock{} // used only by the image-leak and lock-contention faults
 	mux := http.NewServeMux()
-	mux.Handle("GET /accounts/{id}", handleAccountImage(log, images, publicURL))
-	mux.Handle("GET /file/{name}", handleFile(log, images))
+	mux.Handle("GET /accounts/{id}", handleAccountImage(log, images, leak, publicURL))
+	mux.Handle("GET /file/{name}", handleFile(log, images, leak, lock))
 	mux.Handle("/", respond.NotFound())
 	root := instrument.Handler(log, tracer, sw, mux, handleHealthz(sw))
 	root.Handle("/faults", faults.Admin(serviceName, sw)) // untraced, and out of the edge's reach

@@ -35,14 +35,20 @@ type testService struct {
 
 func startService(t *testing.T, tracer opentracing.Tracer) *testService {
 	t.Helper()
+	return startServiceWith(t, tracer, faults.NewSwitch(true, nil))
+}
+
+// startServiceWith is startService with the faults of sw.
+func startServiceWith(t *testing.T, tracer opentracing.Tracer, sw *faults.Switch) *testService {
+	t.Helper()
 	url := messagingtest.URL(t)
 	queue := messagingtest.Queue(t, url, "test-vip-")
 	logs := &servicetest.LockedBuffer{}
 	log := logging.New(serviceName, logs, slog.LevelDebug)
 	recent := newRecentVIPs(maxRecentVIPs, maxSeenEvents)
-	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: log, Handle: handleVIPEvent(log, recent)}
+	consumer := &messaging.Consumer{URL: url, Queue: queue, Tracer: tracer, Log: log, Handle: handleVIPEvent(log, sw, recent)}
 	messagingtest.Start(t, consumer)
-	srv := httptest.NewServer(newServer(log, tracer, faults.NewSwitch(true, nil), consumer, recent))
+	srv := httptest.NewServer(newServer(log, tracer, sw, consumer, recent))
 	t.Cleanup(srv.Close)
 	return &testService{amqpURL: url, queue: queue, consumer: consumer, http: srv, logs: logs}
 }

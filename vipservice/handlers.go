@@ -8,6 +8,7 @@ import (
 
 	"github.com/streadway/amqp"
 
+	"tracelab/common/faults"
 	"tracelab/common/messaging"
 	"tracelab/common/respond"
 	"tracelab/common/tracing"
@@ -19,11 +20,22 @@ import (
 // to the dead-letter queue, where a person can look at it, instead of retrying it forever.
 // An event recorded before (a redelivery, or accountservice publishing it again) is
 // returned as messaging.ErrDuplicate: acknowledged, counted apart, not recorded twice.
-func handleVIPEvent(log *slog.Logger, recent *recentVIPs) messaging.Handler {
+//
+// The faults of the message come with it, in its fault baggage item: sw.Context reads them
+// from the consumer span, as instrument.Handler does for an HTTP request. queue-backlog
+// acts here (backlog.go).
+func handleVIPEvent(log *slog.Logger, sw *faults.Switch, recent *recentVIPs) messaging.Handler {
+	slow := &slowLane{}
 	return func(ctx context.Context, d amqp.Delivery) error {
+		ctx = sw.Context(ctx)
 		event, err := decodeVIPEvent(d.Body)
 		if err != nil {
 			return err // logged by the consumer, with the trace id, and marked on its span
+		}
+		if faults.On(ctx, faults.QueueBacklog) {
+			if err := slow.handle(ctx, log); err != nil {
+				return err // the service is stopping: the consumer requeues the message
+			}
 		}
 		span, ctx := tracing.StartChild(ctx, "record vip event")
 		defer span.Finish()

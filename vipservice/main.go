@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Queue:     *queue,
 		Tracer:    tracer,
 		Log:       log,
-		Handle:    handleVIPEvent(log, recent),
+		Handle:    handleVIPEvent(log, sw, recent),
 		Heartbeat: *heartbeat,
 	}
 

@@ -28,8 +28,8 @@ func TestRun(t *testing.T) {
 
 	base := "http://" + addr
 	svc.WaitFor("GET /healthz to say amqp connected", func() bool {
-		var health map[string]any
-		return getJSON(t, base+"/healthz", &health) == http.StatusOK && health["amqp"] == "connected"
+		var health struct{ AMQP string }
+		return getJSON(t, base+"/healthz", &health) == http.StatusOK && health.AMQP == "connected"
 	})
 	publishEvent(context.Background(), t, url, queue, "10000")
 	answer := waitForVIPs(t, base, "the event in /vips", func(a vipsAnswer) bool { return a.Processed == 1 })
