@@ -184,7 +184,9 @@ func checkLag(ctx context.Context, e env, st state, answer string) (verdict, err
 }
 
 func checkDegraded(ctx context.Context, e env, st state, answer string) (verdict, error) {
-	traces, err := fetchAll(ctx, e, st.Traces, nil)
+	// Each read is graded on accountservice's quote call: wait until that span is in.
+	quoteCall := func(t jaegerapi.Trace) bool { return len(spansOf(t, "accountservice", "GET quoteservice")) > 0 }
+	traces, err := fetchAll(ctx, e, st.Traces, quoteCall)
 	if err != nil {
 		return verdict{}, err
 	}
