@@ -383,3 +383,33 @@ func TestLab3FixItInCode(t *testing.T) {
 		t.Errorf("Check(lab 3) = %q, want the calls to overlap in at least 18 of 20 reads", out)
 	}
 }
+
+// TestLab9ZipkinV1Loses holds lab 9's answers about the Zipkin v1 format: with
+// accountservice and vipservice reporting to Jaeger's Zipkin receiver, as the lab's
+// JAEGER_ENDPOINT=off ZIPKIN_ENDPOINT=... make run does, the FOLLOWS_FROM references of the
+// messaging hop arrive as plain parents and the producer and consumer kinds are gone.
+func TestLab9ZipkinV1Loses(t *testing.T) {
+	zipkin := []string{"JAEGER_ENDPOINT=off", "ZIPKIN_ENDPOINT=http://localhost:9411/api/v1/spans"}
+	restartWith(t, "accountservice", "", zipkin...)
+	restartWith(t, "vipservice", "", zipkin...)
+	id := learnerGet(t, "/api/accounts/10000", nil)
+	tr := waitForSpans(t, id, 12)
+	for _, s := range tr.Spans {
+		op := s.OperationName
+		if op != "publish "+vipQueue && op != "consume "+vipQueue {
+			continue
+		}
+		kind, _ := s.Tag("span.kind")
+		refs := []string{}
+		for _, r := range s.References {
+			refs = append(refs, r.RefType)
+		}
+		t.Logf("%s: span.kind=%q references=%v", op, kind, refs)
+		if len(refs) != 1 || refs[0] != "CHILD_OF" {
+			t.Errorf("Zipkin v1 %s references = %v, want one CHILD_OF (v1 has only a parent id)", op, refs)
+		}
+		if kind == "producer" || kind == "consumer" {
+			t.Errorf("Zipkin v1 %s span.kind = %q, want it lost (v1 knows client and server only)", op, kind)
+		}
+	}
+}

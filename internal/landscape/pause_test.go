@@ -62,3 +62,34 @@ func TestPauseResume(t *testing.T) {
 		assertStopped(t, p)
 	}
 }
+
+// TestResumeWith: a process resumed with more environment runs with it (the variable
+// given last wins), and Resume afterwards starts it again as the landscape first did.
+func TestResumeWith(t *testing.T) {
+	var out servicetest.LockedBuffer
+	l := testLandscape(&out, 10*time.Second, 5*time.Second)
+	procs := []process{standInProcess(t, "a", "serve")}
+	ctx := context.Background()
+	if err := l.launch(ctx, procs); err != nil {
+		t.Fatalf("launch = %v, want nil; output:\n%s", err, out.String())
+	}
+	defer l.Stop()
+
+	if err := l.ResumeWith(ctx, "a", "", "STANDIN_NAME=a-changed"); err == nil {
+		t.Errorf("ResumeWith(a) of a running process = nil, want an error")
+	}
+	if err := l.Pause("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.ResumeWith(ctx, "a", "", "STANDIN_NAME=a-changed"); err != nil {
+		t.Fatalf("ResumeWith(a) = %v, want nil; output:\n%s", err, out.String())
+	}
+	if err := l.Pause("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Resume(ctx, "a"); err != nil {
+		t.Fatalf("Resume(a) = %v, want nil; output:\n%s", err, out.String())
+	}
+	l.Stop()
+	assertInOrder(t, out.String(), "a | hello from a\n", "a | hello from a-changed\n", "a | stopping a-changed\n", "a | hello from a\n", "a | stopping a\n")
+}
