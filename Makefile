@@ -30,7 +30,7 @@ trace:
 .PHONY: fault
 fault:
 	@go build -o bin/ ./cmd/fault
-	./bin/fault $(if $(SET),-set '$(SET)') $(if $(CLEAR),-clear '$(CLEAR)')
+	@./bin/fault $(if $(SET),-set '$(SET)') $(if $(CLEAR),-clear '$(CLEAR)')
 
 ## load: a little load with bash and curl: make load N=500 C=16 (requests and concurrency; 200 and 8)
 load:

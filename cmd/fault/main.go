@@ -154,7 +154,7 @@ func printCatalogue(w io.Writer) {
 	for _, f := range faults.Catalogue {
 		param := "-"
 		if f.Param.Kind != faults.None {
-			param = f.Param.Default + " (" + f.Param.Help + ")"
+			param = f.Param.Default + ": " + f.Param.Help
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, strings.Join(f.Services, ", "), f.Summary, param)
 	}

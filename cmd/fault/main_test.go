@@ -97,7 +97,7 @@ func TestList(t *testing.T) {
 			t.Errorf("fault output lacks %s and its summary; output:\n%s", f.Name, out)
 		}
 	}
-	for _, want := range []string{"FAULT", "WHERE", "PARAMETER", "300ms (a latency up to 1.5s", "on for everyone:"} {
+	for _, want := range []string{"FAULT", "WHERE", "PARAMETER", "300ms: a latency up to 1.5s", "on for everyone:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("fault output lacks %q; output:\n%s", want, out)
 		}

@@ -98,7 +98,10 @@ func callError(ctx context.Context, peer string, start time.Time, err error) err
 	if budget >= 100*time.Millisecond {
 		budget = budget.Round(10 * time.Millisecond) // 2s, not the 1.999s left when the call began
 	}
-	return fmt.Errorf("%s did not answer in time: timeout after %v (%w; %v)", peer, budget, context.DeadlineExceeded, err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s did not answer in time: timeout after %v (%w)", peer, budget, err)
+	}
+	return fmt.Errorf("%s did not answer in time: timeout after %v (%w: %v)", peer, budget, context.DeadlineExceeded, err)
 }
 
 // tracedBody finishes the client span once the answer is over: read to its end, broken
