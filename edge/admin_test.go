@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/tls"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,18 +23,6 @@ func fakeService(t *testing.T, name string) (*httptest.Server, *faults.Switch) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, sw
-}
-
-// closedURL is the URL of a port nothing listens on.
-func closedURL(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
 }
 
 func adminCall(t *testing.T, method, url string) (int, adminAnswer) {

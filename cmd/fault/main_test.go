@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"tracelab/common/faults"
+	"tracelab/internal/servicetest"
 )
 
 // fakeAdmin stands in for the edge's admin listener, which needs a whole landscape: the
@@ -144,7 +144,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"unknown fault", url, []string{"-set", "no-such-fault"}, "", `unknown fault "no-such-fault"`},
 		{"a service down", url, nil, "imageservice", "imageservice: imageservice did not answer"},
-		{"nothing answers", "http://" + closedAddr(t), nil, "", "is the landscape running? make run"},
+		{"nothing answers", "http://" + servicetest.FreeAddr(t), nil, "", "is the landscape running? make run"},
 		{"not the admin listener", url + "/elsewhere", nil, "", "not as the edge's admin listener does"},
 		{"bad admin URL", "localhost:8766", nil, "", "TRACELAB_ADMIN_URL"},
 		{"a stray argument", url, []string{"slow-quote"}, "", "unexpected argument"},
@@ -176,15 +176,4 @@ func hasLine(out, service, want string) bool {
 		}
 	}
 	return false
-}
-
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
