@@ -425,6 +425,16 @@ func (s *stream) load(fault string, workers int, d, pause time.Duration) {
 	wg.Wait()
 }
 
+// complete reports whether every trace holds the spans of an account read.
+func complete(traces []jaegerapi.Trace) bool {
+	for _, tr := range traces {
+		if len(tr.Spans) < faultTraceSpans {
+			return false
+		}
+	}
+	return true
+}
+
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -458,38 +468,36 @@ func TestIsolationFaultInBaggage(t *testing.T) {
 		t.Errorf("median latency without the fault = %v, with it %v: want the second far below the first", mFast, mSlow)
 	}
 
-	// Every trace of the first stream has the fault, tag and shape.
+	// Every trace of the first stream has the fault, tag and shape, and none of the
+	// second: the traces Jaeger holds with the fault tag in the window are exactly the
+	// first stream's (the search returns them whole), and a sample of the second's has none.
+	tagged := searchTraces(t, "quoteservice", `{"fault":"slow-quote"}`, start, end.Add(2*time.Second), len(slow.ids))
+	sent := map[string]bool{}
 	for _, id := range slow.ids {
-		tr := waitForTrace(t, id, faultTraceSpans)
+		sent[strings.TrimLeft(id, "0")] = true // Jaeger pads ids; X-Trace-Id does not
+	}
+	for _, tr := range tagged {
+		if !sent[strings.TrimLeft(tr.TraceID, "0")] {
+			t.Errorf("trace %s has fault=slow-quote but was not sent with the fault", tr.TraceID)
+			continue
+		}
 		quote := oneSpan(t, tr, "quoteservice", "GET /api/quote")
 		if v, _ := quote.Tag("fault"); v != "slow-quote" || ms(quote.Duration) < 300*time.Millisecond {
 			t.Errorf("trace %s (with the fault): quoteservice span fault=%q, took %v; want slow-quote, 300ms or more",
-				id, v, ms(quote.Duration))
+				tr.TraceID, v, ms(quote.Duration))
+		}
+		if len(tr.Spans) != faultTraceSpans {
+			t.Errorf("trace %s (with the fault) has %d spans, want %d: %v", tr.TraceID, len(tr.Spans), faultTraceSpans, spanNames(tr))
 		}
 	}
-
-	// None of the second: the traces Jaeger holds with a fault tag in the window are
-	// exactly the first stream's, and a sample of the second's has none.
-	tagged := searchTraceIDs(t, "quoteservice", `{"fault":"slow-quote"}`, start, end.Add(2*time.Second), len(slow.ids))
-	for i := range tagged {
-		tagged[i] = strings.TrimLeft(tagged[i], "0") // Jaeger pads ids; X-Trace-Id does not
-	}
-	slices.Sort(tagged)
-	want := make([]string, len(slow.ids))
-	for i, id := range slow.ids {
-		want[i] = strings.TrimLeft(id, "0")
-	}
-	slices.Sort(want)
-	for _, id := range tagged {
-		if _, found := slices.BinarySearch(want, id); !found {
-			t.Errorf("trace %s has fault=slow-quote but was not sent with the fault", id)
-		}
-	}
-	if len(tagged) != len(want) {
-		t.Errorf("Jaeger holds %d traces tagged fault=slow-quote in the window, want the first stream's %d", len(tagged), len(want))
+	if len(tagged) != len(slow.ids) {
+		t.Errorf("Jaeger holds %d traces tagged fault=slow-quote in the window, want the first stream's %d", len(tagged), len(slow.ids))
 	}
 	for _, id := range fast.ids[:min(len(fast.ids), 20)] {
-		tr := waitForTrace(t, id, faultTraceSpans)
+		tr, err := jaeger.Trace(context.Background(), id) // flushed by now: the search waited
+		if err != nil || len(tr.Spans) < faultTraceSpans {
+			tr = waitForTrace(t, id, faultTraceSpans)
+		}
 		if got := faultTagged(tr); len(got) != 0 {
 			t.Errorf("trace %s (without the fault): spans tagged fault = %v, want none", id, got)
 		}
@@ -503,9 +511,9 @@ func TestIsolationFaultInBaggage(t *testing.T) {
 		len(slow.ids), median(slow.latencies), len(fast.ids), median(fast.latencies))
 }
 
-// searchTraceIDs asks Jaeger for the traces of service with tags (JSON) between start
-// and end, until it has want of them or 30 s have passed (spans come a flush later).
-func searchTraceIDs(t *testing.T, service, tags string, start, end time.Time, want int) []string {
+// searchTraces asks Jaeger for the traces of service with tags (JSON) between start and
+// end, until it has want of them or 30 s have passed (spans come a flush later).
+func searchTraces(t *testing.T, service, tags string, start, end time.Time, want int) []jaegerapi.Trace {
 	t.Helper()
 	q := url.Values{
 		"service": {service},
@@ -515,7 +523,6 @@ func searchTraceIDs(t *testing.T, service, tags string, start, end time.Time, wa
 		"limit":   {"5000"},
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	var ids []string
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, land.Jaeger+"/api/traces?"+q.Encode(), nil)
@@ -525,9 +532,7 @@ func searchTraceIDs(t *testing.T, service, tags string, start, end time.Time, wa
 			t.Fatalf("searching Jaeger: %v", err)
 		}
 		var envelope struct {
-			Data []struct {
-				TraceID string `json:"traceID"`
-			} `json:"data"`
+			Data []jaegerapi.Trace `json:"data"`
 		}
 		err = json.NewDecoder(resp.Body).Decode(&envelope)
 		resp.Body.Close()
@@ -535,12 +540,11 @@ func searchTraceIDs(t *testing.T, service, tags string, start, end time.Time, wa
 		if err != nil {
 			t.Fatalf("searching Jaeger: %v", err)
 		}
-		ids = ids[:0]
-		for _, d := range envelope.Data {
-			ids = append(ids, d.TraceID)
-		}
-		if len(ids) >= want || time.Now().After(deadline) {
-			return ids
+		if len(envelope.Data) >= want || time.Now().After(deadline) {
+			// A trace is returned once one span matches: give the rest of its spans a flush.
+			if complete(envelope.Data) || time.Now().After(deadline) {
+				return envelope.Data
+			}
 		}
 		time.Sleep(time.Second)
 	}
