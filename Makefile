@@ -24,6 +24,14 @@ trace:
 	go build -o bin/ ./cmd/trace
 	./bin/trace $(if $(ID),-id '$(ID)') $(if $(SERVICE),-service '$(SERVICE)')
 
+## fault: the workshop's faults: make fault lists them and what is on in each service;
+##        make fault SET=lock-contention (or SET='slow-quote=300ms', SET=a,b), make fault CLEAR=all
+##        (or CLEAR=slow-quote). Through the edge's admin listener (TRACELAB_ADMIN_URL, 127.0.0.1:8766)
+.PHONY: fault
+fault:
+	@go build -o bin/ ./cmd/fault
+	@./bin/fault $(if $(SET),-set '$(SET)') $(if $(CLEAR),-clear '$(CLEAR)')
+
 ## load: a little load with bash and curl: make load N=500 C=16 (requests and concurrency; 200 and 8)
 load:
 	./scripts/load.sh -k -n $(or $(N),200) -c $(or $(C),8)

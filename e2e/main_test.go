@@ -43,6 +43,7 @@ var ports = map[string]string{
 	"QUOTESERVICE_ADDR":   "127.0.0.1:18080",
 	"IMAGESERVICE_ADDR":   "127.0.0.1:17777",
 	"VIPSERVICE_ADDR":     "127.0.0.1:16868",
+	"EDGE_ADMIN_ADDR":     "127.0.0.1:18766", // the edge's admin listener (make fault)
 }
 
 func TestMain(m *testing.M) {

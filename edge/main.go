@@ -38,6 +38,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	addr := cfg.String("addr", "EDGE_ADDR", ":8765", "HTTPS listen address")
 	accountsURL := cfg.String("accountservice-url", "ACCOUNTSERVICE_URL", "http://localhost:6767", "base URL of accountservice")
 	imagesURL := cfg.String("imageservice-url", "IMAGESERVICE_URL", "http://localhost:7777", "base URL of imageservice")
+	quotesURL := cfg.String("quoteservice-url", "QUOTESERVICE_URL", "http://localhost:8080", "base URL of quoteservice (the admin listener's faults calls only)")
+	vipsURL := cfg.String("vipservice-url", "VIPSERVICE_URL", "http://localhost:6868", "base URL of vipservice (the admin listener's faults calls only)")
+	adminAddr := cfg.String("admin-addr", "EDGE_ADMIN_ADDR", "127.0.0.1:8766",
+		"listen address of the admin listener (GET/PUT /faults for the whole landscape, make fault); off: none")
 	certFile := cfg.String("tls-cert", "EDGE_TLS_CERT", "", "PEM certificate file; empty for a self-signed certificate")
 	keyFile := cfg.String("tls-key", "EDGE_TLS_KEY", "", "PEM private key file for the certificate")
 	upstreamTimeout := cfg.Duration("upstream-timeout", "EDGE_UPSTREAM_TIMEOUT", defaultUpstreamTimeout,
@@ -56,6 +60,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	images, err := upstreamURL("IMAGESERVICE_URL", *imagesURL)
+	if err != nil {
+		return err
+	}
+	quotes, err := upstreamURL("QUOTESERVICE_URL", *quotesURL)
+	if err != nil {
+		return err
+	}
+	vips, err := upstreamURL("VIPSERVICE_URL", *vipsURL)
 	if err != nil {
 		return err
 	}
@@ -79,6 +91,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// a setting (tracing.TrustCallers says what each choice means).
 	handler := newServer(log, tracer, sw, routeTable(accounts, images), *upstreamTimeout, tracing.TrustCallers(*trustTraceHeaders))
 	srv := newHTTPServer(handler, log, *upstreamTimeout, tlsConfig)
+
+	// The instructor's switch, on a listener of its own: the faults of the edge and of
+	// every service behind it (see admin.go).
+	peers := []peer{{"accountservice", accounts}, {"quoteservice", quotes}, {"imageservice", images}, {"vipservice", vips}}
+	stopAdmin, err := startAdmin(log, *adminAddr, newAdminServer(log, sw, peers))
+	if err != nil {
+		return err
+	}
+	defer stopAdmin() // after the public server has drained, before the spans are flushed
 	return serve.Run(ctx, log, srv, *addr)
 }
 

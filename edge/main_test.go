@@ -84,6 +84,7 @@ func TestRun(t *testing.T) {
 			upstream := newFakeAccountService(t, answerAccount())
 			env := map[string]string{
 				"EDGE_ADDR":          "127.0.0.1:0",
+				"EDGE_ADMIN_ADDR":    "off", // the admin listener has tests of its own (admin_test.go)
 				"ACCOUNTSERVICE_URL": upstream.URL,
 				"JAEGER_DISABLED":    "true",
 				"LOG_LEVEL":          "debug",
@@ -142,10 +143,13 @@ func TestRunConfigErrors(t *testing.T) {
 		{"EDGE_UPSTREAM_TIMEOUT not a duration", map[string]string{"EDGE_UPSTREAM_TIMEOUT": "soon"}, nil, "EDGE_UPSTREAM_TIMEOUT"},
 		{"EDGE_UPSTREAM_TIMEOUT zero", map[string]string{"EDGE_UPSTREAM_TIMEOUT": "0s"}, nil, "EDGE_UPSTREAM_TIMEOUT"},
 		{"LOG_LEVEL unknown", map[string]string{"LOG_LEVEL": "loud"}, nil, "LOG_LEVEL"},
+		{"QUOTESERVICE_URL without scheme", map[string]string{"QUOTESERVICE_URL": "localhost:8080"}, nil, "QUOTESERVICE_URL"},
+		{"VIPSERVICE_URL without host", map[string]string{"VIPSERVICE_URL": "http://"}, nil, "VIPSERVICE_URL"},
+		{"EDGE_ADMIN_ADDR not an address", map[string]string{"EDGE_ADMIN_ADDR": "256.0.0.1:1"}, nil, "EDGE_ADMIN_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{"EDGE_ADDR": "127.0.0.1:0", "JAEGER_DISABLED": "true"}
+			env := map[string]string{"EDGE_ADDR": "127.0.0.1:0", "EDGE_ADMIN_ADDR": "off", "JAEGER_DISABLED": "true"}
 			for k, v := range tt.env {
 				env[k] = v
 			}
@@ -163,6 +167,7 @@ func TestRunProfiles(t *testing.T) {
 	upstream := newFakeAccountService(t, answerAccount())
 	env := map[string]string{
 		"EDGE_ADDR":          "127.0.0.1:0",
+		"EDGE_ADMIN_ADDR":    "off", // the admin listener has tests of its own (admin_test.go)
 		"ACCOUNTSERVICE_URL": upstream.URL,
 		"JAEGER_DISABLED":    "true",
 		"EDGE_PPROF_ADDR":    servicetest.FreeAddr(t),

@@ -19,13 +19,21 @@ import (
 // table, the health check, and a JSON 404 for everything else. Each proxied call may take
 // upstreamTimeout. None of them takes a request body (see refuseBody). opts go to the
 // tracing middleware: the trust policy for callers' tracing headers (tracing.TrustCallers).
+// With faults switched off (TRACELAB_FAULTS_ENABLED=false) a caller's fault baggage item
+// is dropped on arrival; with them on, a proxied call may meet the edge-pool fault (pool.go).
 func newServer(log *slog.Logger, tracer opentracing.Tracer, sw *faults.Switch, routes []route, upstreamTimeout time.Duration, opts ...tracing.MiddlewareOption) http.Handler {
 	pool := newBufferPool()
+	conns := &slotPool{} // the edge-pool fault's slots, shared by every route
 	mux := http.NewServeMux()
 	for _, rt := range routes {
-		mux.Handle(rt.pattern, refuseBody(log, handleProxy(newProxy(log, rt, pool), upstreamTimeout)))
+		mux.Handle(rt.pattern, refuseBody(log, handleProxy(withEdgePool(conns, newProxy(log, rt, pool)), upstreamTimeout)))
 	}
 	mux.Handle("/", refuseBody(log, respond.NotFound()))
+	if !sw.Enabled() {
+		// Faults are off here: a caller's fault item goes no further than the door, so
+		// nobody switches one on in the services behind the edge either.
+		opts = append(opts, tracing.RefuseBaggage(faults.BaggageKey))
+	}
 	return instrument.Handler(log, tracer, sw, mux, refuseBody(log, handleHealthz(sw)), opts...)
 }
 

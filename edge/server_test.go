@@ -55,6 +55,7 @@ func startEdge(t *testing.T, upstream string) string {
 	t.Helper()
 	svc := servicetest.StartRun(t, run, nil, map[string]string{
 		"EDGE_ADDR":          "127.0.0.1:0",
+		"EDGE_ADMIN_ADDR":    "off", // the admin listener has tests of its own (admin_test.go)
 		"ACCOUNTSERVICE_URL": upstream,
 		"JAEGER_DISABLED":    "true",
 	})

@@ -39,6 +39,7 @@ func TestRunTrustTraceHeaders(t *testing.T) {
 			defer collector.Close()
 			svc := servicetest.StartRun(t, run, nil, map[string]string{
 				"EDGE_ADDR":                "127.0.0.1:0",
+				"EDGE_ADMIN_ADDR":          "off", // the admin listener has tests of its own (admin_test.go)
 				"ACCOUNTSERVICE_URL":       accounts.URL,
 				"JAEGER_ENDPOINT":          collector.URL + "/api/traces",
 				"EDGE_TRUST_TRACE_HEADERS": tt.env,
@@ -84,7 +85,8 @@ func TestRunTrustTraceHeaders(t *testing.T) {
 	}
 	t.Run("not a bool", func(t *testing.T) {
 		err := servicetest.StartupError(t, run, nil, map[string]string{
-			"EDGE_ADDR": "127.0.0.1:0", "JAEGER_DISABLED": "true", "EDGE_TRUST_TRACE_HEADERS": "perhaps",
+			"EDGE_ADDR":       "127.0.0.1:0",
+			"EDGE_ADMIN_ADDR": "off", "JAEGER_DISABLED": "true", "EDGE_TRUST_TRACE_HEADERS": "perhaps",
 		})
 		if err == nil || !strings.Contains(err.Error(), "EDGE_TRUST_TRACE_HEADERS") {
 			t.Errorf("run with EDGE_TRUST_TRACE_HEADERS=perhaps = %v, want an error naming it", err)

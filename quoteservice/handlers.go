@@ -11,6 +11,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"tracelab/common/faults"
 	"tracelab/common/respond"
 	"tracelab/common/tracing"
 )
@@ -44,6 +45,12 @@ func handleQuote(log *slog.Logger, quotes *quoteBook) http.Handler {
 			log.InfoContext(ctx, "bad request: unknown language")
 			respond.Error(w, http.StatusBadRequest,
 				"language must be one of "+strings.Join(quotes.languages(), ", "))
+			return
+		}
+		slowQuote(ctx) // lab 2: the slow-quote fault
+		if !hangForQuoteTimeout(ctx) {
+			log.InfoContext(ctx, "caller gave up", "fault", faults.QuoteTimeout)
+			w.WriteHeader(statusClientClosedRequest)
 			return
 		}
 		if strength > 0 {

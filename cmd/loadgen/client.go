@@ -37,12 +37,15 @@ func newClient(insecure bool, conns int, timeout time.Duration) *http.Client {
 }
 
 // httpSender sends a GET and reads the whole answer, so the latency includes the body
-// and the connection can be reused.
-func httpSender(client *http.Client) sendFunc {
+// and the connection can be reused. Each request carries header (the -baggage items).
+func httpSender(client *http.Client, header http.Header) sendFunc {
 	return func(ctx context.Context, url string) outcome {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return outcome{err: err}
+		}
+		for k, vs := range header {
+			req.Header[k] = vs
 		}
 		resp, err := client.Do(req)
 		if err != nil {

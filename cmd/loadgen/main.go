@@ -56,6 +56,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -85,6 +86,7 @@ latency counts from when each was due. Ctrl-C stops early and still prints the s
   loadgen -n 2000 -c 16
   loadgen -d 30s -c 32 -warmup 3s
   loadgen -d 10s -rate 300 -json
+  loadgen -d 10s -baggage fault=slow-quote=300ms
 
 Flags:
 `
@@ -109,6 +111,7 @@ type options struct {
 	slowest     int
 	json        bool
 	quiet       bool
+	baggage     http.Header // uberctx-<key> headers every request carries (-baggage)
 }
 
 // run sends the load and prints the summary to stdout; the progress bar goes to stderr
@@ -124,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	urls := expand(opts.url, opts.firstID, opts.lastID)
 	client := newClient(opts.insecure, opts.concurrency, opts.timeout)
 	defer client.CloseIdleConnections()
-	send := httpSender(client)
+	send := httpSender(client, opts.baggage)
 	show := !opts.quiet && isTerminal(stderr)
 
 	if opts.warmup > 0 {
@@ -170,6 +173,20 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	fs.IntVar(&o.slowest, "slowest", 5, "list the trace ids of this many of the slowest requests")
 	fs.BoolVar(&o.json, "json", false, "print the summary as JSON (fields in loadgen's package doc)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.Func("baggage", "a baggage item every request carries, key=value (repeatable): -baggage fault=slow-quote=300ms",
+		func(item string) error {
+			key, value, ok := strings.Cut(item, "=")
+			key = strings.TrimSpace(key)
+			if !ok || key == "" || value == "" || strings.ContainsAny(key, " \t,;:/") {
+				return fmt.Errorf("%q: want key=value, e.g. fault=retry-storm", item)
+			}
+			if o.baggage == nil {
+				o.baggage = http.Header{}
+			}
+			// The Jaeger dialect: one header per item, its value URL-escaped.
+			o.baggage.Set("uberctx-"+strings.ToLower(key), url.QueryEscape(value))
+			return nil
+		})
 	// Errors go back to main, which prints them on stderr; only -h writes the usage.
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {

@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -395,6 +398,35 @@ func TestJSONFieldsDocumented(t *testing.T) {
 	for _, f := range []string{"min", "mean", "stddev", "p50", "p90", "p99", "p99_9", "max"} {
 		if _, ok := lat[f]; !ok {
 			t.Errorf("latency_ms has no field %q: %v", f, lat)
+		}
+	}
+}
+
+// TestRunBaggage: every request carries each -baggage item as an uberctx-<key> header,
+// its value as the edge's propagator reads it back.
+func TestRunBaggage(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fault, _ := url.QueryUnescape(r.Header.Get("Uberctx-Fault"))
+		mu.Lock()
+		got[fault+" | "+r.Header.Get("Uberctx-Tenant")]++
+		mu.Unlock()
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	s := runJSON(t, context.Background(), "-url", srv.URL+"/api/accounts/{id}", "-n", "12", "-c", "3",
+		"-baggage", "fault=slow-quote=300ms,sequential-calls", "-baggage", "Tenant=acme")
+	if s.OK != 12 {
+		t.Fatalf("loadgen -baggage: %d ok, want 12", s.OK)
+	}
+	if want := map[string]int{"slow-quote=300ms,sequential-calls | acme": 12}; !maps.Equal(got, want) {
+		t.Errorf("requests carried (fault | tenant) %v, want %v", got, want)
+	}
+	for _, bad := range []string{"fault", "=x", "fault=", "a b=c"} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"-baggage", bad}, noEnv, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "key=value") {
+			t.Errorf("loadgen -baggage %q = %v, want an error asking for key=value", bad, err)
 		}
 	}
 }

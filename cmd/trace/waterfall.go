@@ -116,8 +116,9 @@ func barSpan(offset, duration, total int64, cells int) (from, to int) {
 }
 
 // storyTags are the tags that tell a trace's story in a waterfall; the rest (http.url,
-// component, sampler.*) are one `-all-tags` away. Baggage (baggage.*) is shown too.
-var storyTags = []string{"http.status_code", "peer.service", "message_bus.destination"}
+// component, sampler.*) are one `-all-tags` away. Baggage (baggage.*) is shown too. fault
+// names the workshop's planted fault that acted on the span (common/faults).
+var storyTags = []string{"http.status_code", "peer.service", "message_bus.destination", "fault", "fault.ignored"}
 
 // details are what the span line has no room for: the span's kind, how it hangs in the
 // tree when that is not a plain child-of, the tags that matter, and its errors.
@@ -153,6 +154,35 @@ func (v view) details(s *span) []piece {
 	}
 	if len(messages) == 0 && s.isError() {
 		out = append(out, piece{"✗ error", errorRed})
+	}
+	for _, event := range s.events() {
+		out = append(out, piece{"• " + event, dim})
+	}
+	return out
+}
+
+// events are the span's other logs, each as its event and the fields beside it: "waited
+// 305 ms for an upstream connection, 3 ahead pool.size=1", "the caller gave up waited=2s".
+func (s *span) events() []string {
+	var out []string
+	for _, l := range s.logs {
+		var event string
+		var rest []string
+		isError := false
+		for _, f := range l.Fields {
+			switch {
+			case f.Key == "event" && value(f) == "error", f.Key == "error.object", f.Key == "error.kind":
+				isError = true
+			case f.Key == "event":
+				event = value(f)
+			default:
+				rest = append(rest, f.Key+"="+value(f))
+			}
+		}
+		if isError || event == "" {
+			continue
+		}
+		out = append(out, strings.Join(strings.Fields(strings.Join(append([]string{event}, rest...), " ")), " "))
 	}
 	return out
 }

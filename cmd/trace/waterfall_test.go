@@ -381,3 +381,24 @@ func TestValue(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultTagAndEvents: the workshop's fault tag is one of the tags that tell the story,
+// and a span's logs other than errors show as events with their fields.
+func TestFaultTagAndEvents(t *testing.T) {
+	s := &span{
+		tags: []jaegerapi.KV{{Key: "http.status_code", Value: 200.0}, {Key: "fault", Value: "edge-pool"}},
+		logs: []jaegerapi.Log{
+			{Fields: []jaegerapi.KV{{Key: "event", Value: "waited 305 ms for an upstream connection, 3 ahead"}, {Key: "pool.size", Value: 1.0}}},
+			{Fields: []jaegerapi.KV{{Key: "event", Value: "error"}, {Key: "message", Value: "not an event"}}},
+			{Fields: []jaegerapi.KV{{Key: "message", Value: "no event field"}}},
+		},
+	}
+	var got []string
+	for _, p := range plain.details(s) {
+		got = append(got, p.text)
+	}
+	want := []string{"http.status_code=200", "fault=edge-pool", "✗ error: not an event", "• waited 305 ms for an upstream connection, 3 ahead pool.size=1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("details() = %q, want %q", got, want)
+	}
+}

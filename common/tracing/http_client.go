@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
@@ -55,9 +56,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	RemoveTracingHeaders(out.Header)
 	_ = span.Tracer().Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(out.Header))
 
+	start := time.Now()
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		SetError(span, err)
+		SetError(span, callError(req.Context(), t.peer, start, err))
 		span.Finish()
 		return nil, err
 	}
@@ -80,6 +82,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &tracedBody{ReadCloser: resp.Body, span: span, peer: t.peer}
 	return resp, nil
+}
+
+// callError is what the client span records for a call that failed with err. A call whose
+// deadline has passed (the caller's timeout, http.Client.Timeout among them) says so: the
+// transport reports an http.Client.Timeout as "net/http: request canceled", which reads
+// like somebody's choice, while the trace must tell that the peer was too slow. The error
+// returned to the caller is left as it is.
+func callError(ctx context.Context, peer string, start time.Time, err error) error {
+	deadline, ok := ctx.Deadline()
+	if !ok || time.Now().Before(deadline) {
+		return err
+	}
+	budget := deadline.Sub(start).Round(time.Millisecond)
+	if budget >= 100*time.Millisecond {
+		budget = budget.Round(10 * time.Millisecond) // 2s, not the 1.999s left when the call began
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s did not answer in time: timeout after %v (%w)", peer, budget, err)
+	}
+	return fmt.Errorf("%s did not answer in time: timeout after %v (%w: %v)", peer, budget, context.DeadlineExceeded, err)
 }
 
 // tracedBody finishes the client span once the answer is over: read to its end, broken

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"tracelab/common/tracing/tracingtest"
 
@@ -317,4 +318,69 @@ func lastOf(ss []string) string {
 		return ""
 	}
 	return ss[len(ss)-1]
+}
+
+// TestTransportTimeout: a peer that does not answer within the caller's timeout leaves a
+// client span that says it was the timeout, not "request canceled", whichever way the
+// timeout was set (http.Client.Timeout, as accountservice does, or a context deadline).
+func TestTransportTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // hangs until the caller gives up
+	}))
+	defer backend.Close()
+	tests := []struct {
+		name string
+		do   func(ctx context.Context) error
+	}{
+		{"client timeout", func(ctx context.Context) error {
+			client := &http.Client{Transport: Transport(nil, "quoteservice"), Timeout: timeout}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, backend.URL+"/api/quote", nil)
+			_, err := client.Do(req)
+			return err
+		}},
+		{"context deadline", func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			client := &http.Client{Transport: Transport(nil, "quoteservice")}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, backend.URL+"/api/quote", nil)
+			_, err := client.Do(req)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tracer := tracingtest.New()
+			parent := tracer.StartSpan("GET /accounts/{id}")
+			if err := tt.do(spanFrom(parent)); err == nil {
+				t.Fatalf("GET a hanging peer: error = nil, want a timeout")
+			}
+			span, ok := tracer.Span("GET quoteservice")
+			if !ok {
+				t.Fatalf("spans = %v, want a GET quoteservice client span", tracer.Names())
+			}
+			if got := span.Tag("error"); got != true {
+				t.Errorf("GET quoteservice tag error = %v, want true", got)
+			}
+			msg := tracingtest.ErrorMessage(span)
+			for _, want := range []string{"timeout after 200ms", context.DeadlineExceeded.Error()} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("GET quoteservice error message = %q, want it to contain %q", msg, want)
+				}
+			}
+		})
+	}
+	t.Run("a refused connection is no timeout", func(t *testing.T) {
+		tracer := tracingtest.New()
+		parent := tracer.StartSpan("GET /accounts/{id}")
+		client := &http.Client{Transport: Transport(nil, "quoteservice"), Timeout: timeout}
+		req, _ := http.NewRequestWithContext(spanFrom(parent), http.MethodGet, "http://"+closedAddr(t)+"/", nil)
+		if _, err := client.Do(req); err == nil {
+			t.Fatal("GET a closed port: error = nil, want one")
+		}
+		span, _ := tracer.Span("GET quoteservice")
+		if msg := tracingtest.ErrorMessage(span); strings.Contains(msg, "timeout") {
+			t.Errorf("error message = %q, want no timeout for a refused connection", msg)
+		}
+	})
 }

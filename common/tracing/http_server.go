@@ -20,6 +20,10 @@ import (
 // send people looking for it. (The log lines of the request carry trace.id either way.)
 const TraceIDHeader = "X-Trace-Id"
 
+// baggageRefusedTag lists, on the server span, the caller's baggage keys that
+// RefuseBaggage dropped.
+const baggageRefusedTag = "baggage.refused"
+
 // The tags that keep an untrusted caller's ids (see TrustCallers).
 const (
 	callerTraceIDTag = "caller.trace_id"
@@ -56,11 +60,26 @@ func WithContext(decorate func(context.Context) context.Context) MiddlewareOptio
 	return func(m *middleware) { m.decorate = decorate }
 }
 
+// RefuseBaggage has the middleware drop the caller's baggage items named keys (lower
+// case) before anything sees them: no span of the trace, no call downstream carries them.
+// The edge refuses the fault item with TRACELAB_FAULTS_ENABLED=false, so that nobody can
+// switch a fault on through it (faults.BaggageKey). Whatever header form brought them
+// (uberctx-<key>, jaeger-baggage's list, B3's baggage-<key>), they are gone; the server
+// span says which were refused (baggage.refused), never their values.
+func RefuseBaggage(keys ...string) MiddlewareOption {
+	return func(m *middleware) {
+		for _, k := range keys {
+			m.refuse = append(m.refuse, strings.ToLower(k))
+		}
+	}
+}
+
 type middleware struct {
 	tracer   opentracing.Tracer
 	log      *slog.Logger
 	trust    bool
 	decorate func(context.Context) context.Context // nil: none
+	refuse   []string                              // baggage keys dropped on arrival (RefuseBaggage)
 }
 
 // Middleware starts one server span per request and puts it in the request's context with
@@ -122,7 +141,7 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 	if !m.trust {
 		return m.startUntrusted(r), droppedBaggage{}
 	}
-	carrier := &extraction{TextMapReader: opentracing.HTTPHeadersCarrier(r.Header)}
+	carrier := &extraction{TextMapReader: opentracing.HTTPHeadersCarrier(r.Header), refuse: m.refuse}
 	parent, err := m.tracer.Extract(opentracing.HTTPHeaders, carrier)
 	if err != nil {
 		parent = nil // no usable context (none sent, or garbage): start a new trace
@@ -137,6 +156,9 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 	span := m.tracer.StartSpan("HTTP "+r.Method, opts...)
 	requestTags(span, r)
 	baggageTags(span, parent, carrier.dropped)
+	if len(carrier.refused) > 0 {
+		span.SetTag(baggageRefusedTag, strings.Join(carrier.refused, ","))
+	}
 	return span, carrier.dropped
 }
 

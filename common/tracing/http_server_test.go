@@ -377,3 +377,56 @@ func serveWith(t testing.TB, tracer opentracing.Tracer, h http.Header, opts ...M
 	handler.ServeHTTP(rec, req)
 	return rec, sc
 }
+
+// TestMiddlewareRefuseBaggage: the refused item is gone from the span context, whatever
+// header form brought it, the other items stay, and the span names what was refused.
+func TestMiddlewareRefuseBaggage(t *testing.T) {
+	const trace = "0000000000000003-0000000000000004-1"
+	tests := []struct {
+		name    string
+		headers map[string][]string
+	}{
+		{"uberctx", hdrs("uberctx-fault", "slow-quote", "uberctx-tenant", "acme")},
+		{"uberctx upper case", hdrs("Uberctx-Fault", "slow-quote", "uberctx-tenant", "acme")},
+		{"uberctx with a trace", hdrs("uber-trace-id", "3:4:0:1", "uberctx-fault", "slow-quote=300ms", "uberctx-tenant", "acme")},
+		{"jaeger-baggage list", hdrs("jaeger-baggage", "fault=slow-quote, tenant=acme")},
+		{"jaeger-baggage escaped", hdrs("jaeger-baggage", "fault=slow-quote%3D300ms,tenant=acme")},
+		{"b3 single", hdrs("b3", trace, "baggage-fault", "slow-quote", "baggage-tenant", "acme")},
+		{"b3 multiple", hdrs("X-B3-TraceId", "0000000000000003", "X-B3-SpanId", "0000000000000004", "baggage-fault", "slow-quote", "baggage-tenant", "acme")},
+		{"debug id", hdrs("jaeger-debug-id", "dbg", "uberctx-fault", "slow-quote", "uberctx-tenant", "acme")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tracer := newRealTracer(t, nil)
+			_, sc := serveWith(t, tracer, tt.headers, RefuseBaggage("fault"))
+			if got := baggageOf(sc); got["fault"] != "" || got["tenant"] != "acme" {
+				t.Errorf("server span baggage = %v, want tenant=acme and no fault", got)
+			}
+			_, spans := tracer.recorded(t)
+			if len(spans) != 1 {
+				t.Fatalf("collector got %d spans, want the server span", len(spans))
+			}
+			if got, _ := thriftTag(spans[0], "baggage.refused"); got != "fault" {
+				t.Errorf("tag baggage.refused = %q, want %q", got, "fault")
+			}
+			if got, ok := thriftTag(spans[0], "baggage.fault"); ok {
+				t.Errorf("tag baggage.fault = %q, want none: the item was refused", got)
+			}
+		})
+	}
+	t.Run("without the option the item stays", func(t *testing.T) {
+		tracer := newRealTracer(t, nil)
+		_, sc := serveWith(t, tracer, hdrs("uberctx-fault", "slow-quote"))
+		if got := baggageOf(sc); got["fault"] != "slow-quote" {
+			t.Errorf("server span baggage = %v, want fault=slow-quote", got)
+		}
+	})
+	t.Run("nothing refused, no tag", func(t *testing.T) {
+		tracer := newRealTracer(t, nil)
+		serveWith(t, tracer, hdrs("uberctx-tenant", "acme"), RefuseBaggage("fault"))
+		_, spans := tracer.recorded(t)
+		if got, ok := thriftTag(spans[0], "baggage.refused"); ok {
+			t.Errorf("tag baggage.refused = %q, want none when the caller sent no fault", got)
+		}
+	})
+}

@@ -104,7 +104,11 @@ func (p propagator) Extract(carrier any) (jaeger.SpanContext, error) {
 	if !ok {
 		return jaeger.SpanContext{}, opentracing.ErrInvalidCarrier
 	}
-	sc, rest, err := p.extract(r)
+	var refuse []string
+	if isExtraction {
+		refuse = e.refuse
+	}
+	sc, rest, err := p.extract(r, refuse...)
 	if isExtraction {
 		e.leftOver = rest
 	}
@@ -118,17 +122,20 @@ func (p propagator) Extract(carrier any) (jaeger.SpanContext, error) {
 // reports it. Other tracers (the mocktracer in tests) read the TextMapReader it embeds.
 type extraction struct {
 	opentracing.TextMapReader
+	refuse []string // baggage keys to drop on arrival (RefuseBaggage)
 	leftOver
 }
 
 // leftOver is what extract read that a span context cannot hold.
 type leftOver struct {
 	dropped  droppedBaggage
-	sampling string // a B3 sampling decision sent without ids: "0", "1" or "d"
+	sampling string   // a B3 sampling decision sent without ids: "0", "1" or "d"
+	refused  []string // the keys of refuse that the caller did send
 }
 
-// extract is Extract for a text map at hand.
-func (p propagator) extract(r opentracing.TextMapReader) (jaeger.SpanContext, leftOver, error) {
+// extract is Extract for a text map at hand. The baggage items named in refuse are
+// dropped, whichever header form carried them.
+func (p propagator) extract(r opentracing.TextMapReader, refuse ...string) (jaeger.SpanContext, leftOver, error) {
 	if h, ok := r.(opentracing.HTTPHeadersCarrier); ok {
 		switch found := scanTracingHeaders(h); {
 		case found == 0:
@@ -154,6 +161,12 @@ func (p propagator) extract(r opentracing.TextMapReader) (jaeger.SpanContext, le
 	sc, fromB3 := in.traceContext()
 	baggage, dropped := in.baggage(fromB3)
 	rest := leftOver{dropped: dropped, sampling: in.b3Sampling}
+	for _, k := range refuse {
+		if _, sent := baggage[k]; sent {
+			delete(baggage, k)
+			rest.refused = append(rest.refused, k)
+		}
+	}
 
 	switch {
 	case sc.IsValid():

@@ -53,6 +53,7 @@ func TestCompose(t *testing.T) {
 		{"load", composeLoad},
 		{"VIP read and its trace", vipReadAndTrace},
 		{"image through the edge", imageThroughEdge},
+		{"the admin listener switches every service", adminSwitches},
 		{"logs are ECS JSON", logsAreECS},
 		{"non-root and read-only", nonRootReadOnly},
 		{"gelf delivers every service's lines", gelfDelivers},

@@ -6,7 +6,9 @@
 //   - compose: the build and start, timed; ten seconds of load through the edge with no
 //     failed and no stalled request; the account answer, its X-Trace-Id and that trace in
 //     Jaeger (twelve spans, five services, the FOLLOWS_FROM hops from the outbox through
-//     RabbitMQ); the image URL of the answer fetched through the edge; ECS JSON lines with
+//     RabbitMQ); the image URL of the answer fetched through the edge; a fault switched
+//     on and off in all five services through the edge's admin listener on
+//     127.0.0.1:8766 (make fault's calls); ECS JSON lines with
 //     trace.id in `docker compose logs`; every container non-root on a read-only root
 //     file system; every service's lines delivered by the Docker daemon's gelf driver,
 //     through gelf-relay, to a GELF receiver of the test's, uncompressed, with no field
@@ -31,7 +33,7 @@
 // answers (scripts/ensure-docker.sh) and the pinned images exist (deploy/standins). Its
 // tests never skip: without an engine, or with the ports taken, they fail and say why. They
 // hold the lock the other landscape suites hold (/tmp/tracelab-landscape-tests.lock), since
-// compose and the routing mesh publish 8765, 16686 and 15672 on the host.
+// compose and the routing mesh publish 8765, 8766, 16686 and 15672 on the host.
 //
 //	cd deploy/dockertest && go test -count=1 -v ./...
 package dockertest

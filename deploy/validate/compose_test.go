@@ -72,6 +72,8 @@ var (
 
 	portsBase = []string{
 		"edge :8765->8765/tcp",
+		// The edge's admin listener (make fault): this machine only, never the network.
+		"edge 127.0.0.1:8766->8766/tcp",
 		// 127.0.0.1 only: the Docker daemon's gelf driver sends from the host (x-tracelab-service).
 		"gelf-relay 127.0.0.1:12201->12201/udp",
 		"jaeger :16686->16686/tcp",
@@ -303,9 +305,12 @@ func TestSwarm(t *testing.T) {
 	if got := p.ServiceNames(); !slices.Equal(got, wantServices) {
 		t.Errorf("swarm services = %v, want %v", got, wantServices)
 	}
-	// What compose publishes with the zipkin profile, but gelf-relay: the stack has Zipkin,
-	// and no ELK, and its services log to Docker's default driver.
-	wantPorts := slices.DeleteFunc(concat(portsBase, portsZipkin), func(p string) bool { return strings.HasPrefix(p, "gelf-relay ") })
+	// What compose publishes with the zipkin profile, but gelf-relay and the edge's admin
+	// listener: the stack has Zipkin, and no ELK, its services log to Docker's default
+	// driver, and a swarm port is published on every node's every interface.
+	wantPorts := slices.DeleteFunc(concat(portsBase, portsZipkin), func(p string) bool {
+		return strings.HasPrefix(p, "gelf-relay ") || strings.HasPrefix(p, "edge 127.0.0.1:8766->")
+	})
 	if got := publishedPorts(p); !slices.Equal(got, wantPorts) {
 		t.Errorf("swarm published ports =\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(wantPorts, "\n\t"))
 	}

@@ -43,6 +43,10 @@ type envPlatform struct {
 	rabbitUser string                   // the broker's user and password, as it is configured
 	rabbitPass string
 	dependsOn  bool // whether a service must depend on the services it calls (compose)
+	// Where the edge's admin listener (EDGE_ADMIN_ADDR) can be reached from outside its
+	// container: "127.0.0.1:8766" for a port published on the host's loopback interface,
+	// ":8766" for one published on every interface, "Service edge" for a Kubernetes Service.
+	adminReach []string
 }
 
 // envContainer is one of our services on a platform.
@@ -126,7 +130,15 @@ func fromCompose(t *testing.T, name string, p *types.Project) *envPlatform {
 				c.ports["healthcheck "+u.String()] = urlPort(u)
 			}
 		}
+		adminPort := 0
+		if svc == "edge" {
+			adminPort = edgeAdminPort(t, c)
+		}
 		for _, port := range s.Ports {
+			if adminPort != 0 && int(port.Target) == adminPort {
+				plat.adminReach = append(plat.adminReach, port.HostIP+":"+port.Published)
+				continue
+			}
 			c.ports[fmt.Sprintf("published port %s->%d", port.Published, port.Target)] = int(port.Target)
 			if svc == "edge" && port.Published != "" {
 				plat.edgePublic = "https://localhost:" + port.Published
@@ -202,6 +214,10 @@ func k8sPlatform(t *testing.T, dir string, zipkinHost string) *envPlatform {
 				c.dataDirs = append(c.dataDirs, m.MountPath)
 			}
 		}
+		adminPort := 0
+		if name == "edge" {
+			adminPort = edgeAdminPort(t, c)
+		}
 		for _, o := range r.objects {
 			svc, ok := o.obj.(*corev1.Service)
 			if !ok || !matches(svc.Spec.Selector, pod.Labels) {
@@ -211,6 +227,10 @@ func k8sPlatform(t *testing.T, dir string, zipkinHost string) *envPlatform {
 				tp := p.TargetPort
 				if tp.Type == intstr.Int && tp.IntVal == 0 {
 					tp = intstr.FromInt32(p.Port) // targetPort defaults to port
+				}
+				if adminPort != 0 && containerPort(ctr, tp) == adminPort {
+					plat.adminReach = append(plat.adminReach, "Service "+svc.Name)
+					continue
 				}
 				c.ports[fmt.Sprintf("Service %s port %d -> %s", svc.Name, p.Port, tp.String())] = containerPort(ctr, tp)
 				if name == "edge" {
@@ -247,6 +267,7 @@ func TestEnvironment(t *testing.T) {
 			}
 			checkSharedEnv(t, plat)
 			checkQueue(t, plat)
+			checkFaults(t, plat)
 		})
 	}
 }
@@ -448,6 +469,69 @@ func checkQueue(t *testing.T, plat *envPlatform) {
 		}
 		if queues[name] != queues[first] {
 			t.Errorf("%s: VIP_QUEUE of %s = %q but of %s = %q: the events would go where nobody reads", plat.name, first, queues[first], name, queues[name])
+		}
+	}
+}
+
+// edgeAdminPort is the port the edge's admin listener takes in c (EDGE_ADMIN_ADDR, else
+// the code's default), 0 when it is off.
+func edgeAdminPort(t *testing.T, c *envContainer) int {
+	t.Helper()
+	addr, ok := c.value("EDGE_ADMIN_ADDR")
+	if !ok {
+		addr = sourceOf(t, "edge").reads["EDGE_ADMIN_ADDR"].def
+	}
+	if addr == "off" {
+		return 0
+	}
+	port, _, err := addrPort(addr)
+	if err != nil {
+		t.Errorf("edge: EDGE_ADMIN_ADDR=%q: %v", addr, err)
+	}
+	return port
+}
+
+// checkFaults holds the workshop's fault switches to what a deployment must be:
+//   - the edge's admin listener, which switches faults for everyone, is published on the
+//     host's loopback interface at most (compose), and never by a Kubernetes Service or
+//     a Swarm port: nobody from outside switches faults;
+//   - every service reads TRACELAB_FAULTS and TRACELAB_FAULTS_ENABLED and is given both
+//     the same way where the platform sets them (one service with the machinery on while
+//     the edge has it off would take faults the edge was meant to refuse), with
+//     TRACELAB_FAULTS_ENABLED a bool and no fault on from the start.
+func checkFaults(t *testing.T, plat *envPlatform) {
+	t.Helper()
+	for _, reach := range plat.adminReach {
+		if plat.name != "compose" || !strings.HasPrefix(reach, "127.0.0.1:") {
+			t.Errorf("%s: the edge's admin listener (EDGE_ADMIN_ADDR) is reachable from outside as %q; "+
+				"publish it on 127.0.0.1 only (compose), or not at all", plat.name, reach)
+		}
+	}
+	for _, k := range []string{"TRACELAB_FAULTS", "TRACELAB_FAULTS_ENABLED"} {
+		values := map[string]string{}
+		for _, name := range ourServices {
+			if _, read := sourceOf(t, name).reads[k]; !read {
+				t.Errorf("%s does not read %s: every service switches faults through common/faults", name, k)
+			}
+			v, set := plat.services[name].value(k)
+			if !set {
+				v = "<unset>"
+			}
+			values[name] = v
+		}
+		first := values[ourServices[0]]
+		for _, name := range ourServices {
+			if values[name] != first {
+				t.Errorf("%s: %s is %q for %s but %q for %s: set it alike for every service", plat.name, k, values[name], name, first, ourServices[0])
+			}
+		}
+		switch {
+		case k == "TRACELAB_FAULTS" && first != "" && first != "<unset>":
+			t.Errorf("%s: TRACELAB_FAULTS=%q: a deployment starts with no fault on (set it when you run it)", plat.name, first)
+		case k == "TRACELAB_FAULTS_ENABLED" && first != "<unset>":
+			if _, err := strconv.ParseBool(first); err != nil {
+				t.Errorf("%s: TRACELAB_FAULTS_ENABLED=%q: want true or false", plat.name, first)
+			}
 		}
 	}
 }

@@ -27,10 +27,17 @@ var services = []service{
 	{name: "quoteservice", addrEnv: "QUOTESERVICE_ADDR", addr: "127.0.0.1:8080", urlEnvs: []string{"QUOTESERVICE_URL"}},
 	// Clients load images straight from imageservice, so the public URL follows its port too.
 	{name: "imageservice", addrEnv: "IMAGESERVICE_ADDR", addr: "127.0.0.1:7777", urlEnvs: []string{"IMAGESERVICE_URL", "IMAGESERVICE_PUBLIC_URL"}},
-	{name: "vipservice", addrEnv: "VIPSERVICE_ADDR", addr: "127.0.0.1:6868"},
+	// The edge's admin listener reaches every service's /faults (make fault), vipservice too.
+	{name: "vipservice", addrEnv: "VIPSERVICE_ADDR", addr: "127.0.0.1:6868", urlEnvs: []string{"VIPSERVICE_URL"}},
 	{name: "accountservice", addrEnv: "ACCOUNTSERVICE_ADDR", addr: "127.0.0.1:6767", urlEnvs: []string{"ACCOUNTSERVICE_URL"}},
 	{name: "edge", addrEnv: "EDGE_ADDR", addr: ":8765", tls: true},
 }
+
+// DefaultAdminAddr is where the landscape's edge serves its admin listener (GET and PUT
+// /faults for the whole landscape: make fault), unless EDGE_ADMIN_ADDR says otherwise.
+const DefaultAdminAddr = "127.0.0.1:8766"
+
+const adminAddrEnv = "EDGE_ADMIN_ADDR"
 
 // Service is where a running service answers.
 type Service struct {
@@ -65,6 +72,11 @@ func resolve(environ []string, runDir string) ([]string, []Service, error) {
 			}
 		}
 		urls = append(urls, Service{Name: s.name, URL: base})
+	}
+	if lookup(environ, adminAddrEnv) == "" {
+		// The edge's admin listener (make fault), on the loopback interface only: whoever
+		// reaches the workshop's edge from the network does not switch its faults.
+		env = setenv(env, adminAddrEnv, DefaultAdminAddr)
 	}
 	if lookup(environ, "ACCOUNTSERVICE_DB") == "" {
 		// Kept out of the source tree, and across runs, so accounts survive a restart.

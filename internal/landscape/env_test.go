@@ -22,7 +22,9 @@ func TestResolve(t *testing.T) {
 				"IMAGESERVICE_URL":        "http://127.0.0.1:7777",
 				"IMAGESERVICE_PUBLIC_URL": "http://127.0.0.1:7777",
 				"ACCOUNTSERVICE_URL":      "http://127.0.0.1:6767",
+				"VIPSERVICE_URL":          "http://127.0.0.1:6868",
 				"ACCOUNTSERVICE_DB":       "/repo/.run/accounts.db",
+				"EDGE_ADMIN_ADDR":         "127.0.0.1:8766",
 				// Behind the edge, every service listens on the loopback interface only;
 				// the edge, the way in, on every interface.
 				"QUOTESERVICE_ADDR":   "127.0.0.1:8080",
@@ -35,8 +37,9 @@ func TestResolve(t *testing.T) {
 		{
 			name: "the caller's variables pass through",
 			environ: []string{"JAEGER_ENDPOINT=http://collector:14268/api/traces", "AMQP_URL=amqp://u:p@rabbit:5672/",
-				"LOG_LEVEL=debug", "VIP_QUEUE=q"},
+				"LOG_LEVEL=debug", "VIP_QUEUE=q", "EDGE_ADMIN_ADDR=127.0.0.1:18766"},
 			want: map[string]string{
+				"EDGE_ADMIN_ADDR": "127.0.0.1:18766",
 				"JAEGER_ENDPOINT": "http://collector:14268/api/traces",
 				"AMQP_URL":        "amqp://u:p@rabbit:5672/",
 				"LOG_LEVEL":       "debug",
