@@ -6,9 +6,9 @@
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## build: compile every service, the landscape runner, the trace viewer and the load generator into bin/
+## build: compile every service, the landscape runner, the trace viewer, the load generator, the workshop and fault commands into bin/
 build:
-	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop
+	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault
 
 ## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
 run: build
