@@ -6,9 +6,12 @@
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
+# The services, from the one list of them (internal/landscape/services.txt).
+SERVICES := $(shell awk '/^[a-z]/ { print $$1 }' internal/landscape/services.txt)
+
 ## build: compile every service, the landscape runner, the trace viewer, the load generator, the workshop and fault commands into bin/
 build:
-	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault
+	go build -o bin/ $(addprefix ./,$(SERVICES)) ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault
 
 ## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
 run: build

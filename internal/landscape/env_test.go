@@ -193,3 +193,29 @@ func TestJaegerEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestServicesTxt(t *testing.T) {
+	want := []string{"quoteservice", "imageservice", "vipservice", "accountservice", "edge"}
+	if got := ServiceNames(); !slices.Equal(got[len(got)-len(want):], want) {
+		t.Errorf("ServiceNames() = %v, want it to end with %v (today's five, in start order)", got, want)
+	}
+	for _, bad := range []string{"", "# only a comment\n", "ledger 9090\n", "ledger port http\n", "ledger 70000 http\n", "ledger 9090 grpc\n"} {
+		if list, err := parseServices(bad); err == nil {
+			t.Errorf("parseServices(%q) = %v, want an error", bad, list)
+		}
+	}
+	list, err := parseServices("ledger-x 9090 http # a comment\nedge 8765 https\n")
+	if err != nil {
+		t.Fatalf("parseServices: %v", err)
+	}
+	want2 := []service{
+		{name: "ledger-x", addrEnv: "LEDGER_X_ADDR", addr: "127.0.0.1:9090", urlEnvs: []string{"LEDGER_X_URL"}},
+		{name: "edge", addrEnv: "EDGE_ADDR", addr: ":8765", tls: true},
+	}
+	for i := range want2 {
+		g, w := list[i], want2[i]
+		if g.name != w.name || g.addrEnv != w.addrEnv || g.addr != w.addr || g.tls != w.tls || !slices.Equal(g.urlEnvs, w.urlEnvs) {
+			t.Errorf("parseServices line %d = %+v, want %+v", i+1, g, w)
+		}
+	}
+}
