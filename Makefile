@@ -13,6 +13,16 @@ SERVICES := $(shell awk '/^[a-z]/ { print $$1 }' internal/landscape/services.txt
 build:
 	go build -o bin/ $(addprefix ./,$(SERVICES)) ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault
 
+## new-service: a new traced service from quoteservice's anatomy, in every list and deploy file:
+##              make new-service NAME=ledger [PORT=9090] [KIND=http]; it prints what to do next
+.PHONY: new-service remove-service
+new-service:
+	@go run ./cmd/newservice -name '$(NAME)' $(if $(PORT),-port '$(PORT)') $(if $(KIND),-kind '$(KIND)')
+
+## remove-service: take out a service that make new-service made, and all of it: make remove-service NAME=ledger
+remove-service:
+	@go run ./cmd/newservice -remove -name '$(NAME)'
+
 ## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
 run: build
 	./bin/landscape

@@ -130,8 +130,10 @@ func TestResolveURLs(t *testing.T) {
 		{"accountservice", "http://127.0.0.1:6767"},
 		{"edge", "https://localhost:18765"},
 	}
-	if !slices.Equal(urls, want) {
-		t.Errorf("resolve URLs = %v, want %v", urls, want)
+	// The five of today come last, in this order; a service added by make new-service
+	// comes first.
+	if len(urls) < len(want) || !slices.Equal(urls[len(urls)-len(want):], want) {
+		t.Errorf("resolve URLs = %v, want them to end with %v", urls, want)
 	}
 }
 

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// defaultPort is the port of a new service when none is given.
+const defaultPort = 9090
+
+// servicesFile is the one list of the services.
+const servicesFile = "internal/landscape/services.txt"
+
+//go:embed templates
+var templates embed.FS
+
+// dnsLabel is what Kubernetes, compose and DNS accept as a name, lower case only: the
+// directory, the binary and the host name are the same string.
+var dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// reserved are the ports the landscape's other processes take, on some platform or other.
+var reserved = map[int]string{
+	5672: "RabbitMQ", 15672: "RabbitMQ's management UI", 16686: "Jaeger's query API",
+	14268: "Jaeger's collector", 4317: "Jaeger's OTLP", 4318: "Jaeger's OTLP", 9411: "Zipkin",
+	8766: "the edge's admin listener", 12201: "gelf-relay", 9200: "Elasticsearch", 5601: "Kibana",
+}
+
+// names are the ways a service's name is spelt in what is generated.
+type names struct {
+	Name  string // ledger-book: the folder, binary, tracer, compose and Kubernetes name
+	Upper string // LEDGER_BOOK: the prefix of its variables
+	Ident string // ledgerBook: Go identifiers
+	Title string // LedgerBook: exported Go identifiers
+	Port  int
+}
+
+func newNames(name string, port int) names {
+	parts := strings.Split(name, "-")
+	title := ""
+	for _, p := range parts {
+		title += strings.ToUpper(p[:1]) + p[1:]
+	}
+	return names{
+		Name:  name,
+		Upper: strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
+		Ident: parts[0] + title[len(parts[0]):],
+		Title: title,
+		Port:  port,
+	}
+}
+
+// insertion is text put into an existing file right before anchor, the first line of
+// quoteservice's entry there (quoteservice is the template; its entries stay put).
+type insertion struct {
+	file, anchor, text string
+}
+
+// plan is everything a service adds: files it creates, and text it inserts.
+type plan struct {
+	n       names
+	files   map[string]string // path -> content
+	order   []string          // the paths of files, in the order they are written
+	inserts []insertion
+}
+
+// makePlan renders what a service n adds, reading nothing but its templates.
+func makePlan(n names, firstService string) (plan, error) {
+	p := plan{n: n, files: map[string]string{}}
+	for _, f := range []struct{ tmpl, path string }{
+		{"main.go.tmpl", n.Name + "/main.go"},
+		{"server.go.tmpl", n.Name + "/server.go"},
+		{"handlers.go.tmpl", n.Name + "/handlers.go"},
+		{"main_test.go.tmpl", n.Name + "/main_test.go"},
+		{"handlers_test.go.tmpl", n.Name + "/handlers_test.go"},
+		{"k8s.yaml.tmpl", "deploy/k8s/base/" + n.Name + ".yaml"},
+		{"client.go.tmpl", "accountservice/" + strings.ReplaceAll(n.Name, "-", "") + "client.go"},
+		{"client_test.go.tmpl", "accountservice/" + strings.ReplaceAll(n.Name, "-", "") + "client_test.go"},
+	} {
+		text, err := render(f.tmpl, n)
+		if err != nil {
+			return plan{}, err
+		}
+		p.files[f.path] = text
+		p.order = append(p.order, f.path)
+	}
+	for _, in := range []struct{ file, anchor, tmpl string }{
+		{servicesFile, firstService, serviceLine},
+		{"Dockerfile", "FROM runtime AS quoteservice\n", dockerfileStage},
+		{"docker-compose.yml", "  quoteservice:\n    <<: *tracelab-service\n", composeService},
+		{"deploy/compose/debug.yml", "  quoteservice:\n", "  {{.Name}}:\n    ports: [\"127.0.0.1:{{.Port}}:{{.Port}}\"]\n"},
+		{"deploy/swarm/tracelab-stack.yml", "  quoteservice:\n    image:", swarmService},
+		{"deploy/k8s/base/kustomization.yaml", "  - quoteservice.yaml\n", "  - {{.Name}}.yaml\n"},
+		{"deploy/k8s/base/kustomization.yaml", "  - name: localhost/tracelab/quoteservice\n", "  - name: localhost/tracelab/{{.Name}}\n    newTag: dev\n"},
+		{"deploy/k8s/overlays/observability/filebeat.yaml", "          - /var/log/containers/*_tracelab_quoteservice-*.log\n",
+			"          - /var/log/containers/*_tracelab_{{.Name}}-*.log\n"},
+	} {
+		text, err := renderText(in.tmpl, n)
+		if err != nil {
+			return plan{}, err
+		}
+		p.inserts = append(p.inserts, insertion{file: in.file, anchor: in.anchor, text: text})
+	}
+	return p, nil
+}
+
+func render(name string, n names) (string, error) {
+	b, err := templates.ReadFile(path.Join("templates", name))
+	if err != nil {
+		return "", err
+	}
+	return renderText(string(b), n)
+}
+
+func renderText(text string, n names) (string, error) {
+	t, err := template.New("").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, n); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// The entries of a service in the deploy files, as quoteservice's are. Its line in the
+// list of services says who made it: remove-service takes out only what new-service made
+// (quoteservice's entries are the very same text as the template's).
+const (
+	serviceLine = "{{.Name}} {{.Port}} http " + madeBy + "\n"
+	madeBy      = "# made by make new-service"
+
+	dockerfileStage = `FROM runtime AS {{.Name}}
+COPY --from=build /out/{{.Name}} /app/{{.Name}}
+EXPOSE {{.Port}}
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
+ENTRYPOINT ["/app/{{.Name}}"]
+
+`
+	composeService = `  {{.Name}}:
+    <<: *tracelab-service
+    image: "localhost/tracelab/{{.Name}}:${TAG:-dev}"
+    build: { context: ., target: {{.Name}} }
+    environment:
+      <<: [*tracing-env, *faults-env]
+      {{.Upper}}_ADDR: ":{{.Port}}"
+    healthcheck:
+      <<: *healthcheck-timing
+      test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
+    depends_on:
+      jaeger: { condition: service_healthy }
+      zipkin-relay: { condition: service_healthy }
+      gelf-relay: { condition: service_healthy }
+
+`
+	swarmService = `  {{.Name}}:
+    image: "localhost/tracelab/{{.Name}}:${TAG:-dev}"
+    environment:
+      <<: *tracelab-env
+    healthcheck:
+      <<: *healthcheck-timing
+      test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
+    deploy:
+      <<: *tracelab-deploy
+      replicas: 2
+
+`
+)
+
+// repository reads and writes the files of the repository at root.
+type repository struct{ root string }
+
+func (r repository) path(rel string) string { return filepath.Join(r.root, filepath.FromSlash(rel)) }
+
+func (r repository) read(rel string) (string, error) {
+	b, err := os.ReadFile(r.path(rel))
+	return string(b), err
+}
+
+// listed is one line of the list of services.
+type listed struct {
+	name, line string
+	port       int
+}
+
+// services reads the list of services, in order.
+func (r repository) services() ([]listed, error) {
+	txt, err := r.read(servicesFile)
+	if err != nil {
+		return nil, err
+	}
+	var list []listed
+	for _, line := range strings.SplitAfter(txt, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		port, _ := strconv.Atoi(f[1])
+		list = append(list, listed{name: f[0], line: line, port: port})
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%s lists no services", servicesFile)
+	}
+	return list, nil
+}
+
+// newService checks name, port and kind, then writes the service and its entries.
+func newService(r repository, name string, port int, kind string, stdout io.Writer) error {
+	if !dnsLabel.MatchString(name) {
+		return fmt.Errorf("%q is not a DNS label (lower-case letters, digits and -, starting with a letter, at most 63): "+
+			"the name is the folder, the host name in compose and Kubernetes, and the tracer's service name", name)
+	}
+	if kind != "http" {
+		return fmt.Errorf("KIND=%s: only http services are made so far (from quoteservice's anatomy); "+
+			"for an AMQP consumer, start from vipservice by hand", kind)
+	}
+	list, err := r.services()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(r.path(name)); err == nil {
+		return fmt.Errorf("%s/ exists already: pick another name (make remove-service NAME=%s takes out one that make new-service made)", name, name)
+	}
+	for _, s := range list {
+		if s.name == name {
+			return fmt.Errorf("%s is in %s already", name, servicesFile)
+		}
+		if s.port == port {
+			return fmt.Errorf("port %d is %s's: pick another with PORT=", port, s.name)
+		}
+	}
+	if port < 1024 || port > 65535 {
+		return fmt.Errorf("port %d: pick one from 1024 to 65535 (the services run as a non-root user)", port)
+	}
+	if what, ok := reserved[port]; ok {
+		return fmt.Errorf("port %d is %s's: pick another with PORT=", port, what)
+	}
+	compose, err := r.read("docker-compose.yml")
+	if err != nil {
+		return err
+	}
+	if strings.Contains(compose, "\n  "+name+":\n") {
+		return fmt.Errorf("docker-compose.yml has a service %s already: pick another name", name)
+	}
+
+	p, err := makePlan(newNames(name, port), list[0].line)
+	if err != nil {
+		return err
+	}
+	edited, err := p.apply(r)
+	if err != nil {
+		return err
+	}
+	for _, f := range p.order {
+		if _, err := os.Stat(r.path(f)); err == nil {
+			return fmt.Errorf("%s exists already", f)
+		}
+	}
+	// Every check has passed: write.
+	if err := os.MkdirAll(r.path(name), 0o755); err != nil {
+		return err
+	}
+	for _, f := range p.order {
+		if err := os.WriteFile(r.path(f), []byte(p.files[f]), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, f := range sortedKeys(edited) {
+		if err := os.WriteFile(r.path(f), []byte(edited[f]), 0o644); err != nil {
+			return err
+		}
+	}
+	printNew(stdout, p, sortedKeys(edited))
+	return nil
+}
+
+// apply returns the edited files' new contents, failing when an anchor is missing.
+func (p plan) apply(r repository) (map[string]string, error) {
+	edited := map[string]string{}
+	for _, in := range p.inserts {
+		txt, ok := edited[in.file]
+		if !ok {
+			var err error
+			if txt, err = r.read(in.file); err != nil {
+				return nil, err
+			}
+		}
+		if strings.Count(txt, in.anchor) != 1 {
+			return nil, fmt.Errorf("%s: want %q exactly once, to add %s before it", in.file, in.anchor, p.n.Name)
+		}
+		edited[in.file] = strings.Replace(txt, in.anchor, in.text+in.anchor, 1)
+	}
+	return edited, nil
+}
+
+// removeService takes out what newService wrote for name, after checking that all of it
+// is there as written: a service made by hand, or whose entries were edited since, is left
+// alone, and the error says where it differs.
+func removeService(r repository, name string, stdout io.Writer) error {
+	list, err := r.services()
+	if err != nil {
+		return err
+	}
+	var self *listed
+	for i := range list {
+		if list[i].name == name {
+			self = &list[i]
+		}
+	}
+	if self == nil {
+		return fmt.Errorf("%s is not in %s: nothing to remove", name, servicesFile)
+	}
+	if !strings.HasSuffix(self.line, madeBy+"\n") {
+		return fmt.Errorf("%s was not made by make new-service (its line in %s does not say %q): remove it by hand",
+			name, servicesFile, madeBy)
+	}
+	p, err := makePlan(newNames(name, self.port), "")
+	if err != nil {
+		return err
+	}
+	edited := map[string]string{}
+	for _, in := range p.inserts {
+		txt, ok := edited[in.file]
+		if !ok {
+			if txt, err = r.read(in.file); err != nil {
+				return err
+			}
+		}
+		if strings.Count(txt, in.text) != 1 {
+			return fmt.Errorf("%s: %s's entry is not there as make new-service wrote it: remove %s by hand, or put it back:\n%s",
+				in.file, name, name, in.text)
+		}
+		edited[in.file] = strings.Replace(txt, in.text, "", 1)
+	}
+	for _, f := range sortedKeys(edited) {
+		if err := os.WriteFile(r.path(f), []byte(edited[f]), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, f := range p.order {
+		if err := os.Remove(r.path(f)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	// The folder goes whole: what was written in it since is the service's too.
+	if err := os.RemoveAll(r.path(name)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "removed %s: its folder, %s, and its entries in %s\n", name,
+		strings.Join(p.order[len(p.order)-3:], ", "), strings.Join(sortedKeys(edited), ", "))
+	return nil
+}
