@@ -32,7 +32,7 @@ next:
 
 make remove-service NAME=%[1]s takes all of it out again (its folder with whatever is in it).
 `, n.Name, n.Port, n.Upper, strings.Join(p.order[len(p.order)-3:], "\n  "), strings.Join(edited, ", "),
-		p.order[len(p.order)-2], n.Ident)
+		p.order[len(p.order)-2], n.Name)
 }
 
 // sortedKeys returns the keys of m in order.

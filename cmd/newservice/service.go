@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"go/format"
 	"io"
 	"os"
 	"path"
@@ -23,9 +24,10 @@ const servicesFile = "internal/landscape/services.txt"
 //go:embed templates
 var templates embed.FS
 
-// dnsLabel is what Kubernetes, compose and DNS accept as a name, lower case only: the
-// directory, the binary and the host name are the same string.
-var dnsLabel = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+// serviceNamePattern is a DNS label (what Kubernetes, compose and DNS accept as a name)
+// without dashes: the name is also the directory, the binary and the host name, and, in
+// upper case, the prefix of the service's variables (LEDGER_ADDR), where a dash cannot be.
+var serviceNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,62}$`)
 
 // reserved are the ports the landscape's other processes take, on some platform or other.
 var reserved = map[int]string{
@@ -36,26 +38,14 @@ var reserved = map[int]string{
 
 // names are the ways a service's name is spelt in what is generated.
 type names struct {
-	Name  string // ledger-book: the folder, binary, tracer, compose and Kubernetes name
-	Upper string // LEDGER_BOOK: the prefix of its variables
-	Ident string // ledgerBook: Go identifiers
-	Title string // LedgerBook: exported Go identifiers
+	Name  string // ledger: the folder, binary, tracer, compose and Kubernetes name
+	Upper string // LEDGER: the prefix of its variables
+	Title string // Ledger: exported Go identifiers
 	Port  int
 }
 
 func newNames(name string, port int) names {
-	parts := strings.Split(name, "-")
-	title := ""
-	for _, p := range parts {
-		title += strings.ToUpper(p[:1]) + p[1:]
-	}
-	return names{
-		Name:  name,
-		Upper: strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
-		Ident: parts[0] + title[len(parts[0]):],
-		Title: title,
-		Port:  port,
-	}
+	return names{Name: name, Upper: strings.ToUpper(name), Title: strings.ToUpper(name[:1]) + name[1:], Port: port}
 }
 
 // insertion is text put into an existing file right before anchor, the first line of
@@ -82,12 +72,20 @@ func makePlan(n names, firstService string) (plan, error) {
 		{"main_test.go.tmpl", n.Name + "/main_test.go"},
 		{"handlers_test.go.tmpl", n.Name + "/handlers_test.go"},
 		{"k8s.yaml.tmpl", "deploy/k8s/base/" + n.Name + ".yaml"},
-		{"client.go.tmpl", "accountservice/" + strings.ReplaceAll(n.Name, "-", "") + "client.go"},
-		{"client_test.go.tmpl", "accountservice/" + strings.ReplaceAll(n.Name, "-", "") + "client_test.go"},
+		{"client.go.tmpl", "accountservice/" + n.Name + "client.go"},
+		{"client_test.go.tmpl", "accountservice/" + n.Name + "client_test.go"},
 	} {
 		text, err := render(f.tmpl, n)
 		if err != nil {
 			return plan{}, err
+		}
+		if strings.HasSuffix(f.path, ".go") {
+			// gofmt's alignment depends on the name's length.
+			b, err := format.Source([]byte(text))
+			if err != nil {
+				return plan{}, fmt.Errorf("%s: %w", f.tmpl, err)
+			}
+			text = string(b)
 		}
 		p.files[f.path] = text
 		p.order = append(p.order, f.path)
@@ -216,9 +214,10 @@ func (r repository) services() ([]listed, error) {
 
 // newService checks name, port and kind, then writes the service and its entries.
 func newService(r repository, name string, port int, kind string, stdout io.Writer) error {
-	if !dnsLabel.MatchString(name) {
-		return fmt.Errorf("%q is not a DNS label (lower-case letters, digits and -, starting with a letter, at most 63): "+
-			"the name is the folder, the host name in compose and Kubernetes, and the tracer's service name", name)
+	if !serviceNamePattern.MatchString(name) {
+		return fmt.Errorf("%q: a service's name is a DNS label without dashes (lower-case letters and digits, starting "+
+			"with a letter, at most 63): it is the folder, the host name in compose and Kubernetes, the tracer's service "+
+			"name and, in upper case, the prefix of its variables", name)
 	}
 	if kind != "http" {
 		return fmt.Errorf("KIND=%s: only http services are made so far (from quoteservice's anatomy); "+
