@@ -105,12 +105,10 @@ func inDir(t *testing.T, dir, name string, args ...string) string {
 }
 
 // TestNewThenRemove is what a workshop does with a copy of the repository: make a service,
-// vet it, run its tests and its client's, check the deploy files, then remove it, after
-// which the tree is what it was, byte for byte.
+// vet it, run its tests and its client's, check the deploy files, run its end-to-end test
+// in the copy's landscape, then remove it, after which the tree is what it was, byte for
+// byte. It needs what the e2e suite needs: RabbitMQ, and Jaeger (built once).
 func TestNewThenRemove(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: builds and tests a service in a copy of the repository")
-	}
 	dir := copyRepo(t)
 	before := snapshot(t, dir)
 
@@ -127,13 +125,21 @@ func TestNewThenRemove(t *testing.T) {
 		t.Error("new-service ledger a second time = nil error, want a refusal")
 	}
 
-	inDir(t, dir, "go", "vet", "./ledger", "./accountservice", "./internal/landscape")
+	inDir(t, dir, "go", "vet", "./ledger", "./accountservice", "./internal/landscape", "./e2e")
 	inDir(t, dir, "go", "test", "-race", "-count=1", "./ledger")
 	inDir(t, dir, "go", "test", "-race", "-count=1", "-run", "TestLedgerClient|TestServicesTxt|TestResolve", "./accountservice", "./internal/landscape")
 	if got := inDir(t, dir, "gofmt", "-l", "ledger", "accountservice"); got != "" {
 		t.Errorf("gofmt -l: %s", got)
 	}
 	inDir(t, dir, "make", "validate")
+	// The landscape of the copy, with ledger in it, end to end: the e2e suite builds and
+	// starts it (taking the lock the landscape suites share) and runs ledger's test only.
+	if got := inDir(t, dir, "go", "test", "-count=1", "-v", "-run", "^TestLedgerTrace$", "./e2e/"); !strings.Contains(got, "--- PASS: TestLedgerTrace") {
+		t.Errorf("the e2e suite of the copy did not run TestLedgerTrace:\n%s", got)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "bin")); err != nil { // what make build wrote; git ignores it
+		t.Fatal(err)
+	}
 	if got := inDir(t, dir, "make", "-n", "build"); !strings.Contains(got, "./ledger ") {
 		t.Errorf("make build does not build ./ledger: %s", got)
 	}

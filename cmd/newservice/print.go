@@ -18,7 +18,8 @@ func printNew(w io.Writer, p plan, edited []string) {
 
 next:
   1. Fill in the route: handlers.go's handleGreeting and greet, listed in server.go's newServer.
-     go test -race ./%[1]s/ runs its tests; make validate checks the deploy files.
+     go test -race ./%[1]s/ runs its tests; make validate checks the deploy files;
+     go test -run Test%[8]sTrace ./e2e/ checks its trace in Jaeger (a landscape of its own).
   2. make run starts it with the other five (http://127.0.0.1:%[2]d/api/greeting?name=Ada).
   3. Call it from accountservice: %[6]s has %[7]sClient, traced (its call
      a client span "GET %[1]s", %[1]s's server span the child), and its test. Its doc comment
@@ -31,8 +32,8 @@ next:
      edge's peers (edge/main.go).
 
 make remove-service NAME=%[1]s takes all of it out again (its folder with whatever is in it).
-`, n.Name, n.Port, n.Upper, strings.Join(p.order[len(p.order)-3:], "\n  "), strings.Join(edited, ", "),
-		p.order[len(p.order)-2], n.Name)
+`, n.Name, n.Port, n.Upper, strings.Join(p.outside(), "\n  "), strings.Join(edited, ", "),
+		"accountservice/"+n.Name+"client.go", n.Name, n.Title)
 }
 
 // sortedKeys returns the keys of m in order.

@@ -62,6 +62,17 @@ type plan struct {
 	inserts []insertion
 }
 
+// outside are the files the service adds outside its folder.
+func (p plan) outside() []string {
+	var out []string
+	for _, f := range p.order {
+		if !strings.HasPrefix(f, p.n.Name+"/") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // makePlan renders what a service n adds, reading nothing but its templates.
 func makePlan(n names, firstService string) (plan, error) {
 	p := plan{n: n, files: map[string]string{}}
@@ -74,6 +85,7 @@ func makePlan(n names, firstService string) (plan, error) {
 		{"k8s.yaml.tmpl", "deploy/k8s/base/" + n.Name + ".yaml"},
 		{"client.go.tmpl", "accountservice/" + n.Name + "client.go"},
 		{"client_test.go.tmpl", "accountservice/" + n.Name + "client_test.go"},
+		{"e2e_test.go.tmpl", "e2e/" + n.Name + "_test.go"},
 	} {
 		text, err := render(f.tmpl, n)
 		if err != nil {
@@ -356,6 +368,6 @@ func removeService(r repository, name string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "removed %s: its folder, %s, and its entries in %s\n", name,
-		strings.Join(p.order[len(p.order)-3:], ", "), strings.Join(sortedKeys(edited), ", "))
+		strings.Join(p.outside(), ", "), strings.Join(sortedKeys(edited), ", "))
 	return nil
 }
