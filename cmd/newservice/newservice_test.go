@@ -113,7 +113,8 @@ func TestNewThenRemove(t *testing.T) {
 	before := snapshot(t, dir)
 
 	var out bytes.Buffer
-	if err := run([]string{"-root", dir, "-name", "ledger", "-port", "9091"}, &out); err != nil {
+	// The default port, 9090, which lab 10's solution.patch reads.
+	if err := run([]string{"-root", dir, "-name", "ledger"}, &out); err != nil {
 		t.Fatalf("new-service ledger: %v", err)
 	}
 	for _, want := range []string{"made ledger", "handleGreeting", "ledgerClient", "LEDGER_URL", "make remove-service NAME=ledger"} {
@@ -140,6 +141,12 @@ func TestNewThenRemove(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "bin")); err != nil { // what make build wrote; git ignores it
 		t.Fatal(err)
 	}
+	// Workshop lab 10's solution: accountservice calls ledger, and the deploy files say where.
+	const lab10 = "workshop/labs/10-build-a-new-service/solution.patch"
+	inDir(t, dir, "git", "apply", lab10)
+	inDir(t, dir, "go", "vet", "./accountservice")
+	inDir(t, dir, "make", "validate")
+	inDir(t, dir, "git", "apply", "-R", lab10)
 	if got := inDir(t, dir, "make", "-n", "build"); !strings.Contains(got, "./ledger ") {
 		t.Errorf("make build does not build ./ledger: %s", got)
 	}
@@ -202,8 +209,11 @@ func TestRefusals(t *testing.T) {
 // guessed at; remove-service says which file, and changes nothing.
 func TestRemoveRefusesAnEditedEntry(t *testing.T) {
 	dir := copyRepo(t)
-	if err := run([]string{"-root", dir, "-name", "ledger"}, &bytes.Buffer{}); err != nil {
+	if err := run([]string{"-root", dir, "-name", "ledger", "-port", "9093"}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
+	}
+	if list, _ := os.ReadFile(filepath.Join(dir, servicesFile)); !strings.Contains(string(list), "\nledger 9093 http ") {
+		t.Errorf("%s lacks ledger on port 9093:\n%s", servicesFile, list)
 	}
 	stack := filepath.Join(dir, "deploy/swarm/tracelab-stack.yml")
 	b, _ := os.ReadFile(stack)
