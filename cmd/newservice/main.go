@@ -1,14 +1,16 @@
 // Command newservice adds a traced service to the landscape, or takes one out again:
 //
-//	go run ./cmd/newservice -name ledger [-port 9090] [-kind http]   # make new-service NAME=ledger
+//	go run ./cmd/newservice -name ledger [-port 9090] [-kind http|consumer]   # make new-service NAME=ledger
 //	go run ./cmd/newservice -remove -name ledger                      # make remove-service NAME=ledger
 //
-// A new service is quoteservice's anatomy under another name: main.go (run, config),
-// server.go (the routes, /healthz, /faults), handlers.go (one example route with a child
-// span), tests that drive run(), and its entries in every list and deploy file: the list
+// A new service is quoteservice's anatomy under another name (vipservice's for a consumer
+// of an AMQP queue): main.go (run, config), server.go (the routes, /healthz, /faults),
+// handlers.go (one example route, or message handler, with a child span), tests that drive
+// run(), and its entries in every list and deploy file: the list
 // of services (internal/landscape/services.txt), the Dockerfile, docker-compose.yml and
 // its debug file, the Swarm stack, the Kubernetes base and the Filebeat paths. A client
-// for accountservice to call it with comes with it (accountservice/<name>client.go).
+// for accountservice to call an http service with comes with it
+// (accountservice/<name>client.go), and its end-to-end test (e2e/<name>_test.go).
 //
 // It writes nothing until every check has passed, and removes exactly what it wrote, so
 // that new then remove leaves the tree as it was, byte for byte.
@@ -35,7 +37,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "the service's name: a DNS label, e.g. ledger")
 	port := fs.Int("port", defaultPort, "the port it listens on")
-	kind := fs.String("kind", "http", "http (from quoteservice's anatomy); consumer is not made yet")
+	kind := fs.String("kind", "http", "http (quoteservice's anatomy) or consumer (vipservice's: it consumes an AMQP queue)")
 	remove := fs.Bool("remove", false, "take the service out again")
 	root := fs.String("root", ".", "the repository")
 	if err := fs.Parse(args); err != nil {

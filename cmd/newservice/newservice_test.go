@@ -163,6 +163,37 @@ func TestNewThenRemove(t *testing.T) {
 	}
 }
 
+// TestNewConsumerThenRemove does the same with a consumer of an AMQP queue: its tests
+// consume from the RabbitMQ of the tests.
+func TestNewConsumerThenRemove(t *testing.T) {
+	dir := copyRepo(t)
+	before := snapshot(t, dir)
+	var out bytes.Buffer
+	if err := run([]string{"-root", dir, "-name", "tally", "-kind", "consumer", "-port", "9095"}, &out); err != nil {
+		t.Fatalf("new-service tally KIND=consumer: %v", err)
+	}
+	for _, want := range []string{"a consumer of the AMQP queue TALLY_QUEUE", "handleMessage", "messaging.Publisher"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("new-service's report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if list, _ := os.ReadFile(filepath.Join(dir, servicesFile)); !strings.Contains(string(list), "\ntally 9095 consumer ") {
+		t.Errorf("%s lacks tally, a consumer on port 9095:\n%s", servicesFile, list)
+	}
+	inDir(t, dir, "go", "vet", "./tally")
+	inDir(t, dir, "go", "test", "-race", "-count=1", "./tally")
+	if got := inDir(t, dir, "gofmt", "-l", "tally"); got != "" {
+		t.Errorf("gofmt -l: %s", got)
+	}
+	inDir(t, dir, "make", "validate")
+	if err := run([]string{"-root", dir, "-remove", "-name", "tally"}, &out); err != nil {
+		t.Fatalf("remove-service tally: %v", err)
+	}
+	if diff := sameTree(before, snapshot(t, dir)); diff != "" {
+		t.Errorf("after new-service and remove-service of a consumer, the tree differs:\n%s", diff)
+	}
+}
+
 // TestRefusals checks what new-service and remove-service refuse, and that a refusal
 // writes nothing.
 func TestRefusals(t *testing.T) {
@@ -185,8 +216,7 @@ func TestRefusals(t *testing.T) {
 		{"a service's port", []string{"-name", "ledger", "-port", "6767"}, "accountservice's"},
 		{"the edge's admin port", []string{"-name", "ledger", "-port", "8766"}, "admin listener"},
 		{"a privileged port", []string{"-name", "ledger", "-port", "80"}, "1024 to 65535"},
-		{"consumer", []string{"-name", "ledger", "-kind", "consumer"}, "only http"},
-		{"unknown kind", []string{"-name", "ledger", "-kind", "grpc"}, "only http"},
+		{"unknown kind", []string{"-name", "ledger", "-kind", "grpc"}, "http (quoteservice's anatomy) or consumer"},
 		{"remove unknown", []string{"-remove", "-name", "ledger"}, "nothing to remove"},
 		{"remove the template", []string{"-remove", "-name", "quoteservice"}, "not made by make new-service"},
 		{"remove the edge", []string{"-remove", "-name", "edge"}, "not made by make new-service"},

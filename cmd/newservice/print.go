@@ -10,6 +10,10 @@ import (
 // printNew says what newService wrote, and what to do next.
 func printNew(w io.Writer, p plan, edited []string) {
 	n := p.n
+	if n.Kind == "consumer" {
+		printNewConsumer(w, p, edited)
+		return
+	}
 	fmt.Fprintf(w, `made %[1]s, an http service on port %[2]d:
   %[1]s/               main.go (run, %[3]s_ADDR), server.go (routes, /healthz, /faults),
                        handlers.go (GET /api/greeting, a child span), tests that drive run()
@@ -34,6 +38,29 @@ next:
 make remove-service NAME=%[1]s takes all of it out again (its folder with whatever is in it).
 `, n.Name, n.Port, n.Upper, strings.Join(p.outside(), "\n  "), strings.Join(edited, ", "),
 		"accountservice/"+n.Name+"client.go", n.Name, n.Title)
+}
+
+// printNewConsumer says what newService wrote for a consumer, and what to do next.
+func printNewConsumer(w io.Writer, p plan, edited []string) {
+	n := p.n
+	fmt.Fprintf(w, `made %[1]s, a consumer of the AMQP queue %[3]s_QUEUE (default %[1]sQueue), on port %[2]d:
+  %[1]s/               main.go (run, %[3]s_ADDR, AMQP_URL, %[3]s_QUEUE), server.go (GET /api/received,
+                       /healthz, /faults), handlers.go (handleMessage, a child span), tests that drive run()
+  %[4]s
+                       and its entries in %[5]s
+
+next:
+  1. Fill in the handler: handlers.go's handleMessage, given to the consumer in main.go's run.
+     go test -race ./%[1]s/ runs its tests (RabbitMQ on 127.0.0.1:5672); make validate checks the deploy files.
+  2. make run starts it with the others (http://127.0.0.1:%[2]d/api/received counts what it handled).
+  3. Send it messages from another service as accountservice sends VIP events: a
+     messaging.Publisher{URL: AMQP_URL, Queue: "%[1]sQueue"}, Publish(ctx, ...) with the request's
+     ctx: the consumer span follows from the producer span, in the same trace.
+  4. The edge's admin listener (make fault) does not reach %[1]s: switch its faults on its own
+     port, curl -X PUT 'http://127.0.0.1:%[2]d/faults?set=...' (common/faults).
+
+make remove-service NAME=%[1]s takes all of it out again (its folder with whatever is in it).
+`, n.Name, n.Port, n.Upper, strings.Join(p.outside(), "\n  "), strings.Join(edited, ", "))
 }
 
 // sortedKeys returns the keys of m in order.

@@ -42,10 +42,11 @@ type names struct {
 	Upper string // LEDGER: the prefix of its variables
 	Title string // Ledger: exported Go identifiers
 	Port  int
+	Kind  string // http or consumer
 }
 
-func newNames(name string, port int) names {
-	return names{Name: name, Upper: strings.ToUpper(name), Title: strings.ToUpper(name[:1]) + name[1:], Port: port}
+func newNames(name string, port int, kind string) names {
+	return names{Name: name, Upper: strings.ToUpper(name), Title: strings.ToUpper(name[:1]) + name[1:], Port: port, Kind: kind}
 }
 
 // insertion is text put into an existing file right before anchor, the first line of
@@ -76,7 +77,8 @@ func (p plan) outside() []string {
 // makePlan renders what a service n adds, reading nothing but its templates.
 func makePlan(n names, firstService string) (plan, error) {
 	p := plan{n: n, files: map[string]string{}}
-	for _, f := range []struct{ tmpl, path string }{
+	type file struct{ tmpl, path string }
+	files := []file{
 		{"main.go.tmpl", n.Name + "/main.go"},
 		{"server.go.tmpl", n.Name + "/server.go"},
 		{"handlers.go.tmpl", n.Name + "/handlers.go"},
@@ -86,7 +88,17 @@ func makePlan(n names, firstService string) (plan, error) {
 		{"client.go.tmpl", "accountservice/" + n.Name + "client.go"},
 		{"client_test.go.tmpl", "accountservice/" + n.Name + "client_test.go"},
 		{"e2e_test.go.tmpl", "e2e/" + n.Name + "_test.go"},
-	} {
+	}
+	compose, swarm := composeService, swarmService
+	if n.Kind == "consumer" {
+		// vipservice's anatomy; called by publishing to its queue, so no HTTP client.
+		files = files[:6]
+		for i := range files {
+			files[i].tmpl = "consumer_" + files[i].tmpl
+		}
+		compose, swarm = composeConsumer, swarmConsumer
+	}
+	for _, f := range files {
 		text, err := render(f.tmpl, n)
 		if err != nil {
 			return plan{}, err
@@ -105,9 +117,9 @@ func makePlan(n names, firstService string) (plan, error) {
 	for _, in := range []struct{ file, anchor, tmpl string }{
 		{servicesFile, firstService, serviceLine},
 		{"Dockerfile", "FROM runtime AS quoteservice\n", dockerfileStage},
-		{"docker-compose.yml", "  quoteservice:\n    <<: *tracelab-service\n", composeService},
+		{"docker-compose.yml", "  quoteservice:\n    <<: *tracelab-service\n", compose},
 		{"deploy/compose/debug.yml", "  quoteservice:\n", "  {{.Name}}:\n    ports: [\"127.0.0.1:{{.Port}}:{{.Port}}\"]\n"},
-		{"deploy/swarm/tracelab-stack.yml", "  quoteservice:\n    image:", swarmService},
+		{"deploy/swarm/tracelab-stack.yml", "  quoteservice:\n    image:", swarm},
 		{"deploy/k8s/base/kustomization.yaml", "  - quoteservice.yaml\n", "  - {{.Name}}.yaml\n"},
 		{"deploy/k8s/base/kustomization.yaml", "  - name: localhost/tracelab/quoteservice\n", "  - name: localhost/tracelab/{{.Name}}\n    newTag: dev\n"},
 		{"deploy/k8s/overlays/observability/filebeat.yaml", "          - /var/log/containers/*_tracelab_quoteservice-*.log\n",
@@ -146,7 +158,7 @@ func renderText(text string, n names) (string, error) {
 // list of services says who made it: remove-service takes out only what new-service made
 // (quoteservice's entries are the very same text as the template's).
 const (
-	serviceLine = "{{.Name}} {{.Port}} http " + madeBy + "\n"
+	serviceLine = "{{.Name}} {{.Port}} {{.Kind}} " + madeBy + "\n"
 	madeBy      = "# made by make new-service"
 
 	dockerfileStage = `FROM runtime AS {{.Name}}
@@ -171,6 +183,40 @@ ENTRYPOINT ["/app/{{.Name}}"]
       jaeger: { condition: service_healthy }
       zipkin-relay: { condition: service_healthy }
       gelf-relay: { condition: service_healthy }
+
+`
+	// A consumer gets the broker's address, its queue, and waits for a healthy broker.
+	composeConsumer = `  {{.Name}}:
+    <<: *tracelab-service
+    image: "localhost/tracelab/{{.Name}}:${TAG:-dev}"
+    build: { context: ., target: {{.Name}} }
+    environment:
+      <<: [*tracing-env, *faults-env]
+      {{.Upper}}_ADDR: ":{{.Port}}"
+      AMQP_URL: "amqp://${RABBITMQ_USER:-guest}:${RABBITMQ_PASSWORD:-guest}@rabbitmq:5672/"
+      {{.Upper}}_QUEUE: "{{.Name}}Queue"
+    healthcheck:
+      <<: *healthcheck-timing
+      test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
+    depends_on:
+      rabbitmq: { condition: service_healthy }
+      jaeger: { condition: service_healthy }
+      zipkin-relay: { condition: service_healthy }
+      gelf-relay: { condition: service_healthy }
+
+`
+	swarmConsumer = `  {{.Name}}:
+    image: "localhost/tracelab/{{.Name}}:${TAG:-dev}"
+    environment:
+      <<: *tracelab-env
+      AMQP_URL: "amqp://guest:guest@rabbitmq:5672/"
+      {{.Upper}}_QUEUE: "{{.Name}}Queue"
+    healthcheck:
+      <<: *healthcheck-timing
+      test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
+    deploy:
+      <<: *tracelab-deploy
+      replicas: 2
 
 `
 	swarmService = `  {{.Name}}:
@@ -231,9 +277,8 @@ func newService(r repository, name string, port int, kind string, stdout io.Writ
 			"with a letter, at most 63): it is the folder, the host name in compose and Kubernetes, the tracer's service "+
 			"name and, in upper case, the prefix of its variables", name)
 	}
-	if kind != "http" {
-		return fmt.Errorf("KIND=%s: only http services are made so far (from quoteservice's anatomy); "+
-			"for an AMQP consumer, start from vipservice by hand", kind)
+	if kind != "http" && kind != "consumer" {
+		return fmt.Errorf("KIND=%s: a service is http (quoteservice's anatomy) or consumer (vipservice's: an AMQP queue's consumer)", kind)
 	}
 	list, err := r.services()
 	if err != nil {
@@ -264,7 +309,7 @@ func newService(r repository, name string, port int, kind string, stdout io.Writ
 		return fmt.Errorf("docker-compose.yml has a service %s already: pick another name", name)
 	}
 
-	p, err := makePlan(newNames(name, port), list[0].line)
+	p, err := makePlan(newNames(name, port, kind), list[0].line)
 	if err != nil {
 		return err
 	}
@@ -335,7 +380,8 @@ func removeService(r repository, name string, stdout io.Writer) error {
 		return fmt.Errorf("%s was not made by make new-service (its line in %s does not say %q): remove it by hand",
 			name, servicesFile, madeBy)
 	}
-	p, err := makePlan(newNames(name, self.port), "")
+	kind := strings.Fields(self.line)[2]
+	p, err := makePlan(newNames(name, self.port, kind), "")
 	if err != nil {
 		return err
 	}
