@@ -89,14 +89,12 @@ func makePlan(n names, firstService string) (plan, error) {
 		{"client_test.go.tmpl", "accountservice/" + n.Name + "client_test.go"},
 		{"e2e_test.go.tmpl", "e2e/" + n.Name + "_test.go"},
 	}
-	compose, swarm := composeService, swarmService
 	if n.Kind == "consumer" {
 		// vipservice's anatomy; called by publishing to its queue, so no HTTP client.
 		files = files[:6]
 		for i := range files {
 			files[i].tmpl = "consumer_" + files[i].tmpl
 		}
-		compose, swarm = composeConsumer, swarmConsumer
 	}
 	for _, f := range files {
 		text, err := render(f.tmpl, n)
@@ -117,9 +115,9 @@ func makePlan(n names, firstService string) (plan, error) {
 	for _, in := range []struct{ file, anchor, tmpl string }{
 		{servicesFile, firstService, serviceLine},
 		{"Dockerfile", "FROM runtime AS quoteservice\n", dockerfileStage},
-		{"docker-compose.yml", "  quoteservice:\n    <<: *tracelab-service\n", compose},
+		{"docker-compose.yml", "  quoteservice:\n    <<: *tracelab-service\n", composeService},
 		{"deploy/compose/debug.yml", "  quoteservice:\n", "  {{.Name}}:\n    ports: [\"127.0.0.1:{{.Port}}:{{.Port}}\"]\n"},
-		{"deploy/swarm/tracelab-stack.yml", "  quoteservice:\n    image:", swarm},
+		{"deploy/swarm/tracelab-stack.yml", "  quoteservice:\n    image:", swarmService},
 		{"deploy/k8s/base/kustomization.yaml", "  - quoteservice.yaml\n", "  - {{.Name}}.yaml\n"},
 		{"deploy/k8s/base/kustomization.yaml", "  - name: localhost/tracelab/quoteservice\n", "  - name: localhost/tracelab/{{.Name}}\n    newTag: dev\n"},
 		{"deploy/k8s/overlays/observability/filebeat.yaml", "          - /var/log/containers/*_tracelab_quoteservice-*.log\n",
@@ -154,7 +152,8 @@ func renderText(text string, n names) (string, error) {
 	return b.String(), nil
 }
 
-// The entries of a service in the deploy files, as quoteservice's are. Its line in the
+// The entries of a service in the deploy files, as quoteservice's are; a consumer's have
+// the broker's address and its queue too, and wait for a healthy broker. Its line in the
 // list of services says who made it: remove-service takes out only what new-service made
 // (quoteservice's entries are the very same text as the template's).
 const (
@@ -176,53 +175,30 @@ ENTRYPOINT ["/app/{{.Name}}"]
     environment:
       <<: [*tracing-env, *faults-env]
       {{.Upper}}_ADDR: ":{{.Port}}"
-    healthcheck:
-      <<: *healthcheck-timing
-      test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
-    depends_on:
-      jaeger: { condition: service_healthy }
-      zipkin-relay: { condition: service_healthy }
-      gelf-relay: { condition: service_healthy }
-
-`
-	// A consumer gets the broker's address, its queue, and waits for a healthy broker.
-	composeConsumer = `  {{.Name}}:
-    <<: *tracelab-service
-    image: "localhost/tracelab/{{.Name}}:${TAG:-dev}"
-    build: { context: ., target: {{.Name}} }
-    environment:
-      <<: [*tracing-env, *faults-env]
-      {{.Upper}}_ADDR: ":{{.Port}}"
+{{- if eq .Kind "consumer"}}
       AMQP_URL: "amqp://${RABBITMQ_USER:-guest}:${RABBITMQ_PASSWORD:-guest}@rabbitmq:5672/"
       {{.Upper}}_QUEUE: "{{.Name}}Queue"
+{{- end}}
     healthcheck:
       <<: *healthcheck-timing
       test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
     depends_on:
+{{- if eq .Kind "consumer"}}
       rabbitmq: { condition: service_healthy }
+{{- end}}
       jaeger: { condition: service_healthy }
       zipkin-relay: { condition: service_healthy }
       gelf-relay: { condition: service_healthy }
-
-`
-	swarmConsumer = `  {{.Name}}:
-    image: "localhost/tracelab/{{.Name}}:${TAG:-dev}"
-    environment:
-      <<: *tracelab-env
-      AMQP_URL: "amqp://guest:guest@rabbitmq:5672/"
-      {{.Upper}}_QUEUE: "{{.Name}}Queue"
-    healthcheck:
-      <<: *healthcheck-timing
-      test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
-    deploy:
-      <<: *tracelab-deploy
-      replicas: 2
 
 `
 	swarmService = `  {{.Name}}:
     image: "localhost/tracelab/{{.Name}}:${TAG:-dev}"
     environment:
       <<: *tracelab-env
+{{- if eq .Kind "consumer"}}
+      AMQP_URL: "amqp://guest:guest@rabbitmq:5672/"
+      {{.Upper}}_QUEUE: "{{.Name}}Queue"
+{{- end}}
     healthcheck:
       <<: *healthcheck-timing
       test: ["CMD", "/app/healthcheck", "http://127.0.0.1:{{.Port}}/healthz"]
