@@ -29,11 +29,15 @@ var templates embed.FS
 // upper case, the prefix of the service's variables (LEDGER_ADDR), where a dash cannot be.
 var serviceNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,62}$`)
 
-// reserved are the ports the landscape's other processes take, on some platform or other.
+// reserved are the ports the landscape's other processes take, on some platform or other,
+// or in the e2e and reliability suites.
 var reserved = map[int]string{
 	5672: "RabbitMQ", 15672: "RabbitMQ's management UI", 16686: "Jaeger's query API",
 	14268: "Jaeger's collector", 4317: "Jaeger's OTLP", 4318: "Jaeger's OTLP", 9411: "Zipkin",
 	8766: "the edge's admin listener", 12201: "gelf-relay", 9200: "Elasticsearch", 5601: "Kibana",
+	// What the e2e and reliability suites take that is not a service's port plus 10000 or 20000.
+	18766: "the e2e suite's admin listener", 28766: "the reliability suite's admin listener",
+	27777: "Jaeger v2's expvar extension", 27778: "Jaeger v2's health extension", 29777: "the reliability suite's imageservice",
 }
 
 // names are the ways a service's name is spelt in what is generated.
@@ -271,11 +275,17 @@ func newService(r repository, name string, port int, kind string, stdout io.Writ
 			return fmt.Errorf("port %d is %s's: pick another with PORT=", port, s.name)
 		}
 	}
-	if port < 1024 || port > 65535 {
-		return fmt.Errorf("port %d: pick one from 1024 to 65535 (the services run as a non-root user)", port)
+	if port < 1024 || port > 45535 {
+		return fmt.Errorf("port %d: pick one from 1024 to 45535 (the services run as a non-root user; "+
+			"the e2e and reliability suites run the service 10000 and 20000 ports higher)", port)
 	}
-	if what, ok := reserved[port]; ok {
-		return fmt.Errorf("port %d is %s's: pick another with PORT=", port, what)
+	for _, suite := range []struct {
+		offset int
+		where  string
+	}{{0, ""}, {10000, " in the e2e suite"}, {20000, " in the reliability suite"}} {
+		if what, ok := reserved[port+suite.offset]; ok {
+			return fmt.Errorf("port %d%s is %d, %s's: pick another with PORT=", port, suite.where, port+suite.offset, what)
+		}
 	}
 	compose, err := r.read("docker-compose.yml")
 	if err != nil {

@@ -45,6 +45,18 @@ func ServiceNames() []string {
 	return names
 }
 
+// DefaultPorts maps each service's <NAME>_ADDR to its port in services.txt. The e2e and
+// reliability suites run the landscape on ports of their own, beside a `make run`: a service
+// they do not place themselves (one of make new-service) they place 10000 and 20000 above.
+func DefaultPorts() map[string]int {
+	ports := map[string]int{}
+	for _, s := range services {
+		_, p, _ := net.SplitHostPort(s.addr)
+		ports[s.addrEnv], _ = strconv.Atoi(p)
+	}
+	return ports
+}
+
 // mustParseServices reads services.txt; a malformed one is a bug of the build, not of a run.
 func mustParseServices(txt string) []service {
 	list, err := parseServices(txt)

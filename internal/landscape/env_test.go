@@ -221,3 +221,15 @@ func TestServicesTxt(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultPorts(t *testing.T) {
+	ports := DefaultPorts()
+	for env, want := range map[string]int{"QUOTESERVICE_ADDR": 8080, "EDGE_ADDR": 8765, "VIPSERVICE_ADDR": 6868} {
+		if ports[env] != want {
+			t.Errorf("DefaultPorts()[%s] = %d, want %d", env, ports[env], want)
+		}
+	}
+	if len(ports) != len(services) {
+		t.Errorf("DefaultPorts() has %d entries, want one per service (%d)", len(ports), len(services))
+	}
+}
