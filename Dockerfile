@@ -1,4 +1,4 @@
-# One Dockerfile for every tracelab service. The build stage compiles all five services and
+# One Dockerfile for every tracelab service. The build stage compiles every service and
 # the healthcheck in one `go build` (shared packages compile once); each service then has its
 # own small final stage, chosen with --target:
 #
@@ -36,9 +36,10 @@ COPY . .
 # The compiler's cache lives in a BuildKit cache mount: a rebuild after a one-line change
 # recompiles one package, not the module. -trimpath drops this machine's paths from the
 # binaries; -s -w drops the symbol tables (panics still print file:line).
+# The services are the first words of internal/landscape/services.txt, the one list of them.
 RUN --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags="-s -w" -o /out/ \
-        ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/healthcheck
+        $(awk '/^[a-z]/ { print "./" $1 }' internal/landscape/services.txt) ./cmd/healthcheck
 
 # The final file system, except the service binary: CA certificates (for a collector
 # reached over https), /tmp, and /data owned by the user the services run as, so a named

@@ -6,9 +6,22 @@
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
+# The services, from the one list of them (internal/landscape/services.txt).
+SERVICES := $(shell awk '/^[a-z]/ { print $$1 }' internal/landscape/services.txt)
+
 ## build: compile every service, the landscape runner, the trace viewer, the load generator, the workshop and fault commands into bin/
 build:
-	go build -o bin/ ./accountservice ./quoteservice ./imageservice ./vipservice ./edge ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault
+	go build -o bin/ $(addprefix ./,$(SERVICES)) ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault
+
+## new-service: a new traced service from quoteservice's anatomy, in every list and deploy file:
+##              make new-service NAME=ledger [PORT=9090] [KIND=http]; it prints what to do next
+.PHONY: new-service remove-service
+new-service:
+	@go run ./cmd/newservice -name '$(NAME)' $(if $(PORT),-port '$(PORT)') $(if $(KIND),-kind '$(KIND)')
+
+## remove-service: take out a service that make new-service made, and all of it: make remove-service NAME=ledger
+remove-service:
+	@go run ./cmd/newservice -remove -name '$(NAME)'
 
 ## run: build, then run the whole landscape in this terminal (needs RabbitMQ; Ctrl-C stops it)
 run: build

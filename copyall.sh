@@ -30,12 +30,14 @@ Examples:
 EOF
 }
 
-# The services, in the order the landscape starts them. A directory with a main.go among
-# these names is built; the names are the Dockerfile's targets and the images' names.
-SERVICES=(quoteservice imageservice vipservice accountservice edge)
+# The services, in the order the landscape starts them, from the one list of them. A
+# directory with a main.go among these names is built; the names are the Dockerfile's
+# targets and the images' names.
+mapfile -t SERVICES < <(awk '/^[a-z]/ { print $1 }' "$(dirname "${BASH_SOURCE[0]}")/internal/landscape/services.txt")
 
 die() { printf 'copyall: %s\n' "$*" >&2; exit 1; }
 say() { printf 'copyall: %s\n' "$*"; }
+[[ ${#SERVICES[@]} -gt 0 ]] || die "no services in internal/landscape/services.txt"
 
 deploy=""
 tag=${TAG:-}

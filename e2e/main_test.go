@@ -88,6 +88,11 @@ func runSuite(m *testing.M) int {
 		"ACCOUNTSERVICE_DB="+filepath.Join(tmp, "accounts.db"),
 		"VIP_QUEUE="+vipQueue,
 	)
+	for k, port := range landscape.DefaultPorts() {
+		if _, ok := ports[k]; !ok { // a service of make new-service: 10000 above its own port
+			ports[k] = fmt.Sprintf("127.0.0.1:%d", port+10000)
+		}
+	}
 	for k, v := range ports {
 		env = append(env, k+"="+v)
 	}

@@ -88,6 +88,11 @@ func startLandscape(t *testing.T, env map[string]string) *testLandscape {
 		"VIP_QUEUE":         "reliability-vip-" + hex.EncodeToString(suffix),
 	}
 	maps.Copy(all, ports)
+	for k, port := range landscape.DefaultPorts() {
+		if _, ok := all[k]; !ok { // a service of make new-service: 20000 above its own port
+			all[k] = fmt.Sprintf("127.0.0.1:%d", port+20000)
+		}
+	}
 	maps.Copy(all, env)
 	environ := os.Environ()
 	for k, v := range all {

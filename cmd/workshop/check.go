@@ -39,6 +39,8 @@ func check(ctx context.Context, e env, l lab, answer string) (bool, error) {
 		v, err = checkSpanCount(ctx, e, answer)
 	case 9:
 		v, err = checkB3(ctx, e, st, answer)
+	case 10:
+		v, err = checkNewService(ctx, e)
 	}
 	if err != nil {
 		return false, err
@@ -287,4 +289,39 @@ func nonce() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// lab 10 reads an account's greeting through the edge: accountservice's new route, which
+// calls the new service.
+const (
+	lab10Service = "ledger"
+	lab10Path    = "/api/accounts/10001/greeting"
+)
+
+// checkNewService sends a few greetings, reads their traces and Jaeger's dependency graph
+// of the last few minutes: the graph is computed from the traces Jaeger holds.
+func checkNewService(ctx context.Context, e env) (verdict, error) {
+	ids, err := sendAll(ctx, e, 5, lab10Path, nil)
+	if err != nil {
+		return verdict{}, err
+	}
+	// Complete once the new service's spans and their parents are in: accountservice
+	// reports its client span after ledger reported the server span below it.
+	traces, err := fetchAll(ctx, e, ids, func(t jaegerapi.Trace) bool {
+		servers := spansOf(t, lab10Service, "")
+		for _, s := range servers {
+			if _, ok := parent(t, s); !ok {
+				return false
+			}
+		}
+		return len(servers) > 0
+	})
+	if err != nil {
+		return verdict{}, err
+	}
+	deps, err := jaegerClient(e).Dependencies(ctx, time.Now(), 10*time.Minute)
+	if err != nil {
+		return verdict{}, err
+	}
+	return gradeNewService(traces, deps), nil
 }

@@ -450,3 +450,45 @@ func gradeB3(t jaegerapi.Trace, sentAt time.Time) verdict {
 	}
 	return pass("trace %s, your id, continued from your span %s: %d spans in Jaeger", t.TraceID, r.References[0].SpanID, len(t.Spans))
 }
+
+// --- lab 10: build a new service -----------------------------------------------------
+
+// gradeNewService: in the fresh traces, the new service's server span is a child of
+// accountservice's client span for it (the traced client at work), and Jaeger's
+// dependency graph has the edge accountservice -> the new service.
+func gradeNewService(traces []jaegerapi.Trace, deps []jaegerapi.Dependency) verdict {
+	calls, children := 0, 0
+	for _, t := range traces {
+		for _, s := range spansOf(t, lab10Service, "") {
+			if kind(s) != "server" {
+				continue
+			}
+			calls++
+			if p, ok := parent(t, s); ok && t.Service(p) == "accountservice" && kind(p) == "client" {
+				children++
+			}
+		}
+	}
+	edge := 0
+	for _, d := range deps {
+		if d.Parent == "accountservice" && d.Child == lab10Service {
+			edge = d.CallCount
+		}
+	}
+	switch {
+	case len(traces) == 0:
+		return failf("is make run running, with your change built?", "no trace of GET %s", lab10Path)
+	case calls == 0:
+		return failf("make new-service NAME="+lab10Service+", then call it from accountservice's greeting route with ledgerClient; restart make run",
+			"no %s server span in %d fresh traces of GET %s", lab10Service, len(traces), lab10Path)
+	case children < calls:
+		return failf("call "+lab10Service+" through the traced client (newTracedClient), with the request's ctx",
+			"%d of %d %s server spans are children of an accountservice client span", children, calls, lab10Service)
+	case edge == 0:
+		return failf("Jaeger builds the graph from the traces it holds: send a greeting and check again",
+			"%s's server span is a child of accountservice's client span in %d traces, but Jaeger's dependency graph has no accountservice -> %s",
+			lab10Service, children, lab10Service)
+	}
+	return pass("%s's server span is a child of accountservice's client span in %d of %d fresh traces; dependency accountservice -> %s, %d calls",
+		lab10Service, children, len(traces), lab10Service, edge)
+}

@@ -324,3 +324,42 @@ edge           | {"@timestamp":"2026-01-01T10:00:00.300Z","message":"abab in the
 		t.Errorf("traceLogs(ab) = %q, want %q", got, want)
 	}
 }
+
+func TestGradeNewService(t *testing.T) {
+	greeting := func(id string, ledgerParent int) jaegerapi.Trace {
+		return fakeTrace(id,
+			fakeSpan{"edge", "GET /api/accounts/{id...}", -1, "", 0, 20, kindTag("server")},
+			fakeSpan{"accountservice", "GET /accounts/{id}/greeting", 0, "", 1, 18, kindTag("server")},
+			fakeSpan{"accountservice", "GET ledger", 1, "", 3, 5, kindTag("client")},
+			fakeSpan{"ledger", "GET /api/greeting", ledgerParent, "", 4, 3, kindTag("server")},
+			fakeSpan{"ledger", "compose greeting", 3, "", 5, 1, nil},
+		)
+	}
+	edge := []jaegerapi.Dependency{{Parent: "edge", Child: "accountservice", CallCount: 5}, {Parent: "accountservice", Child: "ledger", CallCount: 5}}
+	noEdge := edge[:1]
+	without := fakeTrace("c1",
+		fakeSpan{"edge", "GET /api/accounts/{id...}", -1, "", 0, 20, kindTag("server")},
+		fakeSpan{"accountservice", "GET /accounts/{id}", 0, "", 1, 18, kindTag("server")},
+	)
+	tests := []struct {
+		name   string
+		traces []jaegerapi.Trace
+		deps   []jaegerapi.Dependency
+		ok     bool
+		want   string
+	}{
+		{"called through the traced client", []jaegerapi.Trace{greeting("a1", 2), greeting("a2", 2)}, edge, true, "in 2 of 2 fresh traces"},
+		{"no ledger at all", []jaegerapi.Trace{without}, edge, false, "no ledger server span"},
+		{"a parent other than the client span", []jaegerapi.Trace{greeting("b1", 2), greeting("b2", 1)}, edge, false, "1 of 2 ledger server spans"},
+		{"not in the graph", []jaegerapi.Trace{greeting("d1", 2)}, noEdge, false, "no accountservice -> ledger"},
+		{"no traces", nil, edge, false, "no trace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := gradeNewService(tt.traces, tt.deps)
+			if v.ok != tt.ok || !strings.Contains(strings.Join(v.figures, "; "), tt.want) {
+				t.Errorf("gradeNewService = %v %q, want ok=%v and %q", v.ok, v.figures, tt.ok, tt.want)
+			}
+		})
+	}
+}

@@ -66,6 +66,10 @@ func setup(ctx context.Context, e env, l lab) error {
 		fmt.Fprintf(out, "Start a trace of your own, in Zipkin's B3 headers:\n")
 		fmt.Fprintf(out, "  %s/api/accounts/10000 -H 'X-B3-TraceId: %s' -H 'X-B3-SpanId: %s' -H 'X-B3-Sampled: 1'\n", curl, id, span)
 		fmt.Fprintf(out, "Then: make check LAB=9 ANSWER=%s\n", id)
+	case 10:
+		fmt.Fprintf(out, "Make the service, call it from accountservice's GET /accounts/{id}/greeting, restart:\n")
+		fmt.Fprintf(out, "  make new-service NAME=%s\n  (Ctrl-C, make run)\n  %s%s\n", lab10Service, curl, lab10Path)
+		fmt.Fprintf(out, "Then: make check LAB=10\n")
 	}
 	if err := saveState(e, l, st); err != nil {
 		return err

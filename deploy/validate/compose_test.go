@@ -66,7 +66,7 @@ func publishedPorts(p *types.Project) []string {
 
 // The services of docker-compose.yml, by profile, and what each combination publishes.
 var (
-	composeBase   = []string{"accountservice", "quoteservice", "imageservice", "vipservice", "edge", "rabbitmq", "jaeger", "zipkin-relay", "gelf-relay"}
+	composeBase   = concat(ourServices, []string{"rabbitmq", "jaeger", "zipkin-relay", "gelf-relay"})
 	composeZipkin = []string{"zipkin"}
 	composeELK    = []string{"elasticsearch", "logstash", "kibana", "kibana-setup"}
 
@@ -82,14 +82,8 @@ var (
 	portsZipkin = []string{"zipkin :9411->9411/tcp"}
 	portsELK    = []string{"kibana :5601->5601/tcp"}
 	// deploy/compose/debug.yml: the inner ports, on localhost only.
-	portsDebug = []string{
-		"accountservice 127.0.0.1:6767->6767/tcp",
-		"imageservice 127.0.0.1:7777->7777/tcp",
-		"jaeger 127.0.0.1:14268->14268/tcp",
-		"quoteservice 127.0.0.1:8080->8080/tcp",
-		"rabbitmq 127.0.0.1:5672->5672/tcp",
-		"vipservice 127.0.0.1:6868->6868/tcp",
-	}
+	// debug.yml publishes every service behind the edge on its own port, on localhost.
+	portsDebug    = concat(debugPorts(), []string{"jaeger 127.0.0.1:14268->14268/tcp", "rabbitmq 127.0.0.1:5672->5672/tcp"})
 	portsDebugELK = []string{"elasticsearch 127.0.0.1:9200->9200/tcp"}
 )
 
@@ -98,6 +92,17 @@ var (
 var oneShot = []string{"kibana-setup"}
 
 // concat joins lists into a new sorted one.
+// debugPorts are the ports debug.yml publishes for our services: all but the edge's.
+func debugPorts() []string {
+	var out []string
+	for _, name := range ourServices {
+		if name != "edge" {
+			out = append(out, fmt.Sprintf("%s 127.0.0.1:%d->%d/tcp", name, ourPorts[name], ourPorts[name]))
+		}
+	}
+	return out
+}
+
 func concat(lists ...[]string) []string {
 	var out []string
 	for _, l := range lists {

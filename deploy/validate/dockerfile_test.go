@@ -197,6 +197,10 @@ func TestDockerfile(t *testing.T) {
 					continue
 				}
 				builds++
+				// Every service of the list, whatever it holds today.
+				if line := strings.Join(run.CmdLine, " "); !strings.Contains(line, servicesFile) {
+					t.Errorf("stage %s: `go build` does not read %s, so a service added there is not built: %s", s.Name, servicesFile, line)
+				}
 				if why := unpinned(img); why != "" {
 					t.Errorf("stage %s: FROM %s is not pinned: %s", s.Name, img, why)
 				}

@@ -237,15 +237,22 @@ func containerPort(c corev1.Container, p intstr.IntOrString) int {
 
 // The workloads each kustomization must render, as kind/name.
 var (
-	k8sBaseWorkloads = []string{
-		"Deployment/accountservice", "Deployment/edge", "Deployment/imageservice", "Deployment/jaeger",
-		"Deployment/quoteservice", "Deployment/rabbitmq", "Deployment/vipservice",
-	}
+	// A Deployment for each of our services, and the infrastructure's.
+	k8sBaseWorkloads    = concat(prefixed("Deployment/", ourServices), []string{"Deployment/jaeger", "Deployment/rabbitmq"})
 	k8sOverlayWorkloads = []string{
 		"DaemonSet/filebeat", "Deployment/kibana", "Deployment/logstash", "Deployment/zipkin",
 		"Job/kibana-setup", "StatefulSet/elasticsearch",
 	}
 )
+
+// prefixed returns each of names with prefix before it.
+func prefixed(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
+}
 
 // TestKustomize renders the base and the overlay and checks every object: the workloads
 // expected, the namespace, selectors that select their own pods, pinned images, resources,

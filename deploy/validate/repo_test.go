@@ -20,11 +20,40 @@ import (
 // is where `go test` runs the tests.
 const repoRoot = "../.."
 
-// ourServices are the five services built from this repository. Each name is at once the
-// directory, the binary, the tracer's service name, the Dockerfile target, the compose and
-// Swarm service, and the Kubernetes Deployment, Service and container (STYLE.md).
-// TestServiceList fails when a service directory is added without being added here.
-var ourServices = []string{"accountservice", "quoteservice", "imageservice", "vipservice", "edge"}
+// servicesFile is the one list of the services built from this repository
+// (internal/landscape/services.txt): a name, a port and a kind a line, in start order.
+const servicesFile = "internal/landscape/services.txt"
+
+// ourServices are the services of servicesFile. Each name is at once the directory, the
+// binary, the tracer's service name, the Dockerfile target, the compose and Swarm service,
+// and the Kubernetes Deployment, Service and container (STYLE.md). TestServiceList fails
+// when a service directory is not in the file, or the reverse; the other tests, when a
+// deploy file lacks a service of the file or has one more.
+var ourServices, ourPorts, servicesErr = readServices()
+
+// readServices reads servicesFile: the names in order, and each one's port.
+func readServices() ([]string, map[string]int, error) {
+	b, err := os.ReadFile(repoPath(servicesFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	ports := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		port, err := strconv.Atoi(f[1%len(f)])
+		if len(f) != 3 || err != nil {
+			return nil, nil, fmt.Errorf("%s: %q, want a name, a port and a kind", servicesFile, line)
+		}
+		names = append(names, f[0])
+		ports[f[0]] = port
+	}
+	return names, ports, nil
+}
 
 // isOurs reports whether name is one of ourServices.
 func isOurs(name string) bool { return slices.Contains(ourServices, name) }
@@ -45,9 +74,13 @@ func readRepoFile(t *testing.T, elem ...string) string {
 	return string(b)
 }
 
-// TestServiceList checks ourServices against the repository: every top-level directory
-// holding a `package main` with a main.go is a service the deploy files must know about.
+// TestServiceList checks servicesFile against the repository: every top-level directory
+// holding a `package main` with a main.go is a service the deploy files must know about,
+// and every service of the file is such a directory, listening by default on its port.
 func TestServiceList(t *testing.T) {
+	if servicesErr != nil {
+		t.Fatalf("the list of services: %v", servicesErr)
+	}
 	entries, err := os.ReadDir(repoRoot)
 	if err != nil {
 		t.Fatal(err)
@@ -65,12 +98,20 @@ func TestServiceList(t *testing.T) {
 			found = append(found, e.Name())
 		}
 	}
-	want := slices.Clone(ourServices)
-	sort.Strings(want)
-	sort.Strings(found)
-	if !slices.Equal(found, want) {
-		t.Errorf("service directories (a main.go in package main) = %v, want %v; "+
-			"a new service needs its place in ourServices and in every deploy file", found, want)
+	for _, dir := range found {
+		if !isOurs(dir) {
+			t.Errorf("%s/ is a service (a main.go in package main) with no line in %s: "+
+				"add one (make new-service does), and its entries in every deploy file", dir, servicesFile)
+		}
+	}
+	for _, name := range ourServices {
+		if !slices.Contains(found, name) {
+			t.Errorf("%s lists %s, which has no folder with a main.go in package main", servicesFile, name)
+			continue
+		}
+		if got, want := sourceOf(t, name).port(t), ourPorts[name]; got != want {
+			t.Errorf("%s listens on %d by default, but %s says %d", name, got, servicesFile, want)
+		}
 	}
 }
 

@@ -91,13 +91,16 @@ func (c *Client) http() *http.Client {
 	return &http.Client{Timeout: 10 * time.Second}
 }
 
-type envelope struct {
-	Data   []Trace `json:"data"`
+// envelopeOf is how the query API wraps every answer.
+type envelopeOf[T any] struct {
+	Data   T `json:"data"`
 	Errors []struct {
 		Code int    `json:"code"`
 		Msg  string `json:"msg"`
 	} `json:"errors"`
 }
+
+type envelope = envelopeOf[[]Trace]
 
 // Trace fetches the trace with the given id.
 func (c *Client) Trace(ctx context.Context, id string) (Trace, error) {
@@ -150,34 +153,57 @@ func (t Trace) start() int64 {
 }
 
 func (c *Client) get(ctx context.Context, path string) ([]Trace, error) {
+	return fetch[[]Trace](ctx, c, path)
+}
+
+// fetch GETs path and returns the data of the answer's envelope.
+func fetch[T any](ctx context.Context, c *Client, path string) (T, error) {
+	var none T
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("Jaeger query API at %s: %w", c.BaseURL, err)
+		return none, fmt.Errorf("Jaeger query API at %s: %w", c.BaseURL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	var env envelope
+	var env envelopeOf[T]
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("Jaeger query API answered %s with %.200q: %w", resp.Status, body, err)
+		return none, fmt.Errorf("Jaeger query API answered %s with %.200q: %w", resp.Status, body, err)
 	}
 	if resp.StatusCode == http.StatusNotFound {
-		return nil, ErrNotFound
+		return none, ErrNotFound
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg := resp.Status
 		if len(env.Errors) > 0 {
 			msg = env.Errors[0].Msg
 		}
-		return nil, fmt.Errorf("Jaeger query API: %s", msg)
+		return none, fmt.Errorf("Jaeger query API: %s", msg)
 	}
 	return env.Data, nil
+}
+
+// Dependency is an edge of Jaeger's dependency graph: Parent called Child CallCount times.
+type Dependency struct {
+	Parent    string `json:"parent"`
+	Child     string `json:"child"`
+	CallCount int    `json:"callCount"`
+}
+
+// Dependencies returns the graph of which service called which, from the spans of the
+// lookback before end (the in-memory store computes it from the traces it holds).
+func (c *Client) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]Dependency, error) {
+	q := url.Values{
+		"endTs":    {strconv.FormatInt(end.UnixMilli(), 10)},
+		"lookback": {strconv.FormatInt(lookback.Milliseconds(), 10)},
+	}
+	return fetch[[]Dependency](ctx, c, "/api/dependencies?"+q.Encode())
 }
 
 // Query is a search of the query API: the traces of Service (required by Jaeger) that

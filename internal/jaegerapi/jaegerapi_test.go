@@ -128,3 +128,20 @@ func TestSearch(t *testing.T) {
 		t.Errorf("Search(nobody) = %v, %v, want none and no error", traces, err)
 	}
 }
+
+func TestDependencies(t *testing.T) {
+	end := time.UnixMilli(1_700_000_000_000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/dependencies" || r.URL.Query().Get("endTs") != "1700000000000" || r.URL.Query().Get("lookback") != "3600000" {
+			t.Errorf("GET %s, want /api/dependencies?endTs=1700000000000&lookback=3600000", r.URL)
+		}
+		_, _ = w.Write([]byte(`{"data":[{"parent":"accountservice","child":"ledger","callCount":3}],"total":1,"errors":null}`))
+	}))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL}
+	got, err := c.Dependencies(context.Background(), end, time.Hour)
+	want := []Dependency{{Parent: "accountservice", Child: "ledger", CallCount: 3}}
+	if err != nil || len(got) != 1 || got[0] != want[0] {
+		t.Errorf("Dependencies() = %v, %v, want %v", got, err, want)
+	}
+}

@@ -1,9 +1,11 @@
 package landscape
 
 import (
+	_ "embed"
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -16,21 +18,86 @@ type service struct {
 	urlEnvs []string // variables through which others reach it: they follow addrEnv unless set
 }
 
-// services lists the landscape in start order: each service starts after the ones it calls,
-// so the first request finds them up. Ports and variables are the contract of the README.
+// services lists the landscape in start order, as services.txt says (each service starts
+// after the ones it calls, so the first request finds them up). Ports and variables are
+// the contract of the README: <NAME>_ADDR sets where a service listens, <NAME>_URL is how
+// the others reach it.
 //
 // The edge is the way in and listens on every interface; the services behind it listen
 // on the loopback interface only, so that on a laptop in a workshop's network nobody
 // else goes around the edge to accountservice or vipservice's /vips. (Compose and
 // Kubernetes set addresses of their own.)
-var services = []service{
-	{name: "quoteservice", addrEnv: "QUOTESERVICE_ADDR", addr: "127.0.0.1:8080", urlEnvs: []string{"QUOTESERVICE_URL"}},
-	// Clients load images straight from imageservice, so the public URL follows its port too.
-	{name: "imageservice", addrEnv: "IMAGESERVICE_ADDR", addr: "127.0.0.1:7777", urlEnvs: []string{"IMAGESERVICE_URL", "IMAGESERVICE_PUBLIC_URL"}},
-	// The edge's admin listener reaches every service's /faults (make fault), vipservice too.
-	{name: "vipservice", addrEnv: "VIPSERVICE_ADDR", addr: "127.0.0.1:6868", urlEnvs: []string{"VIPSERVICE_URL"}},
-	{name: "accountservice", addrEnv: "ACCOUNTSERVICE_ADDR", addr: "127.0.0.1:6767", urlEnvs: []string{"ACCOUNTSERVICE_URL"}},
-	{name: "edge", addrEnv: "EDGE_ADDR", addr: ":8765", tls: true},
+var services = mustParseServices(servicesTxt)
+
+//go:embed services.txt
+var servicesTxt string
+
+// extraURLEnvs are the variables, besides <NAME>_URL, that follow a service's address.
+// Clients load images straight from imageservice, so the public URL follows its port too.
+var extraURLEnvs = map[string][]string{"imageservice": {"IMAGESERVICE_PUBLIC_URL"}}
+
+// ServiceNames are the names of services.txt, in start order.
+func ServiceNames() []string {
+	names := make([]string, len(services))
+	for i, s := range services {
+		names[i] = s.name
+	}
+	return names
+}
+
+// DefaultPorts maps each service's <NAME>_ADDR to its port in services.txt. The e2e and
+// reliability suites run the landscape on ports of their own, beside a `make run`: a service
+// they do not place themselves (one of make new-service) they place 10000 and 20000 above.
+func DefaultPorts() map[string]int {
+	ports := map[string]int{}
+	for _, s := range services {
+		_, p, _ := net.SplitHostPort(s.addr)
+		ports[s.addrEnv], _ = strconv.Atoi(p)
+	}
+	return ports
+}
+
+// mustParseServices reads services.txt; a malformed one is a bug of the build, not of a run.
+func mustParseServices(txt string) []service {
+	list, err := parseServices(txt)
+	if err != nil {
+		panic("internal/landscape/services.txt: " + err.Error())
+	}
+	return list
+}
+
+// parseServices reads lines of "name port kind"; # starts a comment.
+func parseServices(txt string) ([]service, error) {
+	var list []service
+	for i, line := range strings.Split(txt, "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("line %d: %q, want name, port and kind", i+1, line)
+		}
+		name, port, kind := f[0], f[1], f[2]
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return nil, fmt.Errorf("line %d: port %q of %s is not a port", i+1, port, name)
+		}
+		prefix := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		s := service{name: name, addrEnv: prefix + "_ADDR", addr: "127.0.0.1:" + port}
+		switch kind {
+		case "http", "consumer":
+			s.urlEnvs = append([]string{prefix + "_URL"}, extraURLEnvs[name]...)
+		case "https": // the way in: every interface, and nobody inside calls it
+			s.addr, s.tls = ":"+port, true
+		default:
+			return nil, fmt.Errorf("line %d: kind %q of %s, want http, https or consumer", i+1, kind, name)
+		}
+		list = append(list, s)
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("no services")
+	}
+	return list, nil
 }
 
 // DefaultAdminAddr is where the landscape's edge serves its admin listener (GET and PUT

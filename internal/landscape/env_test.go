@@ -130,8 +130,10 @@ func TestResolveURLs(t *testing.T) {
 		{"accountservice", "http://127.0.0.1:6767"},
 		{"edge", "https://localhost:18765"},
 	}
-	if !slices.Equal(urls, want) {
-		t.Errorf("resolve URLs = %v, want %v", urls, want)
+	// The five of today come last, in this order; a service added by make new-service
+	// comes first.
+	if len(urls) < len(want) || !slices.Equal(urls[len(urls)-len(want):], want) {
+		t.Errorf("resolve URLs = %v, want them to end with %v", urls, want)
 	}
 }
 
@@ -191,5 +193,43 @@ func TestJaegerEnv(t *testing.T) {
 		if got := lookup(env, "PATH"); got != lookup(tt.environ, "PATH") {
 			t.Errorf("jaegerEnv(%q) PATH = %q, want the caller's", tt.environ, got)
 		}
+	}
+}
+
+func TestServicesTxt(t *testing.T) {
+	want := []string{"quoteservice", "imageservice", "vipservice", "accountservice", "edge"}
+	if got := ServiceNames(); !slices.Equal(got[len(got)-len(want):], want) {
+		t.Errorf("ServiceNames() = %v, want it to end with %v (today's five, in start order)", got, want)
+	}
+	for _, bad := range []string{"", "# only a comment\n", "ledger 9090\n", "ledger port http\n", "ledger 70000 http\n", "ledger 9090 grpc\n"} {
+		if list, err := parseServices(bad); err == nil {
+			t.Errorf("parseServices(%q) = %v, want an error", bad, list)
+		}
+	}
+	list, err := parseServices("ledger-x 9090 http # a comment\nedge 8765 https\n")
+	if err != nil {
+		t.Fatalf("parseServices: %v", err)
+	}
+	want2 := []service{
+		{name: "ledger-x", addrEnv: "LEDGER_X_ADDR", addr: "127.0.0.1:9090", urlEnvs: []string{"LEDGER_X_URL"}},
+		{name: "edge", addrEnv: "EDGE_ADDR", addr: ":8765", tls: true},
+	}
+	for i := range want2 {
+		g, w := list[i], want2[i]
+		if g.name != w.name || g.addrEnv != w.addrEnv || g.addr != w.addr || g.tls != w.tls || !slices.Equal(g.urlEnvs, w.urlEnvs) {
+			t.Errorf("parseServices line %d = %+v, want %+v", i+1, g, w)
+		}
+	}
+}
+
+func TestDefaultPorts(t *testing.T) {
+	ports := DefaultPorts()
+	for env, want := range map[string]int{"QUOTESERVICE_ADDR": 8080, "EDGE_ADDR": 8765, "VIPSERVICE_ADDR": 6868} {
+		if ports[env] != want {
+			t.Errorf("DefaultPorts()[%s] = %d, want %d", env, ports[env], want)
+		}
+	}
+	if len(ports) != len(services) {
+		t.Errorf("DefaultPorts() has %d entries, want one per service (%d)", len(ports), len(services))
 	}
 }

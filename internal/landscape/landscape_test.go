@@ -89,7 +89,7 @@ func TestStartNeedsTheBinaries(t *testing.T) {
 		l.Stop()
 		t.Fatal("Start with an empty bin/ = nil error, want one")
 	}
-	if !strings.Contains(err.Error(), "quoteservice is missing: run `make build`") {
+	if first := services[0].name; !strings.Contains(err.Error(), first+" is missing: run `make build`") {
 		t.Errorf("Start with an empty bin/: error %q, want it to name the missing binary and `make build`", err)
 	}
 }
