@@ -41,7 +41,8 @@ func handleGetAccount(log *slog.Logger, accounts *store, quotes *quoteClient, im
 			return
 		}
 
-		// The tag that VIP failures cluster on when you search Jaeger (vip-errors, lab 2).
+		// The tag that VIP failures cluster on when you search Jaeger (the vip-errors fault,
+		// one of the workshop README's demonstrations).
 		if span := opentracing.SpanFromContext(ctx); span != nil {
 			span.SetTag("account.vip", acc.VIP)
 		}
