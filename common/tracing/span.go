@@ -50,11 +50,17 @@ func IDs(ctx context.Context) (traceID, spanID string) {
 
 // SpanIDs is IDs for a span at hand.
 func SpanIDs(span opentracing.Span) (traceID, spanID string) {
-	sc, ok := span.Context().(jaeger.SpanContext)
-	if !ok || !sc.IsValid() {
-		return "", ""
+	switch sc := span.Context().(type) {
+	case jaeger.SpanContext:
+		if sc.IsValid() {
+			return traceIDString(sc.TraceID()), spanIDString(sc.SpanID())
+		}
+	case otelSpanContext: // the otel mode: always 128-bit, 32 hex digits
+		if sc.IsValid() {
+			return sc.TraceID().String(), sc.SpanID().String()
+		}
 	}
-	return traceIDString(sc.TraceID()), spanIDString(sc.SpanID())
+	return "", ""
 }
 
 // traceIDString and spanIDString format ids as jaeger's TraceID.String and SpanID.String
@@ -86,10 +92,16 @@ func appendHex16(b []byte, x uint64) []byte {
 	return b
 }
 
-// isSampled reports whether span will be recorded. Only a Jaeger span can say it is not.
+// isSampled reports whether span will be recorded. Only a Jaeger or an OpenTelemetry span
+// can say it is not.
 func isSampled(span opentracing.Span) bool {
-	sc, ok := span.Context().(jaeger.SpanContext)
-	return !ok || sc.IsSampled()
+	switch sc := span.Context().(type) {
+	case jaeger.SpanContext:
+		return sc.IsSampled()
+	case otelSpanContext:
+		return sc.IsSampled()
+	}
+	return true
 }
 
 // baggageTags records the baggage a span received as baggage.<key> tags, so a reader of the
