@@ -46,8 +46,8 @@ func StartProducer(ctx context.Context, destination string, headers amqp.Table) 
 		return noopTracer.StartSpan("publish")
 	}
 	tracer := parent.Tracer()
-	span := tracer.StartSpan("publish "+destination, opentracing.ChildOf(parent.Context()))
-	ext.SpanKindProducer.Set(span)
+	// The kind goes in at start: the OpenTelemetry bridge reads it only there.
+	span := tracer.StartSpan("publish "+destination, opentracing.ChildOf(parent.Context()), ext.SpanKindProducer)
 	ext.Component.Set(span, "amqp")
 	ext.MessageBusDestination.Set(span, destination)
 	_ = tracer.Inject(span.Context(), opentracing.TextMap, AMQPHeaders(headers))
@@ -64,10 +64,15 @@ func StartConsumer(ctx context.Context, tracer opentracing.Tracer, source string
 	carrier := &extraction{TextMapReader: AMQPHeaders(headers)}
 	producer, err := tracer.Extract(opentracing.TextMap, carrier)
 	if err == nil && producer != nil {
+		if isOTel(tracer) {
+			// The bridge gives a span with only a FollowsFrom reference no parent: a new
+			// trace. ChildOf first keeps the trace; FollowsFrom becomes a link to the same
+			// span, from which Jaeger's OTLP translation tells the reference FOLLOWS_FROM.
+			opts = append(opts, opentracing.ChildOf(producer))
+		}
 		opts = append(opts, opentracing.FollowsFrom(producer))
 	}
-	span := tracer.StartSpan("consume "+source, opts...)
-	ext.SpanKindConsumer.Set(span)
+	span := tracer.StartSpan("consume "+source, append(opts, ext.SpanKindConsumer)...)
 	ext.Component.Set(span, "amqp")
 	ext.MessageBusDestination.Set(span, source)
 	baggageTags(span, producer, carrier.dropped)

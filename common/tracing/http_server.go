@@ -142,7 +142,16 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 		return m.startUntrusted(r), droppedBaggage{}
 	}
 	carrier := &extraction{TextMapReader: opentracing.HTTPHeadersCarrier(r.Header), refuse: m.refuse}
-	parent, err := m.tracer.Extract(opentracing.HTTPHeaders, carrier)
+	var parent opentracing.SpanContext
+	var err error
+	if isOTel(m.tracer) {
+		// The bridge reads headers case-insensitively only from an HTTPHeadersCarrier, and
+		// never hands our carrier to our propagator: what was dropped is counted aside.
+		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+		_, carrier.leftOver, _ = httpPropagator.extract(carrier.TextMapReader, m.refuse...)
+	} else {
+		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, carrier)
+	}
 	if err != nil {
 		parent = nil // no usable context (none sent, or garbage): start a new trace
 	}
@@ -177,8 +186,13 @@ func (m *middleware) startUntrusted(r *http.Request) opentracing.Span {
 
 // hasTrace reports whether sc holds a trace to continue (not only baggage or a debug id).
 func hasTrace(sc opentracing.SpanContext) bool {
-	jsc, ok := sc.(jaeger.SpanContext)
-	return ok && jsc.IsValid()
+	switch sc := sc.(type) {
+	case jaeger.SpanContext:
+		return sc.IsValid()
+	case otelSpanContext:
+		return sc.IsValid()
+	}
+	return false
 }
 
 func requestTags(span opentracing.Span, r *http.Request) {
