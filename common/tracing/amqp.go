@@ -64,17 +64,22 @@ func StartConsumer(ctx context.Context, tracer opentracing.Tracer, source string
 	carrier := &extraction{TextMapReader: AMQPHeaders(headers)}
 	producer, err := tracer.Extract(opentracing.TextMap, carrier)
 	if err == nil && producer != nil {
-		if isOTel(tracer) {
-			// The bridge gives a span with only a FollowsFrom reference no parent: a new
-			// trace. ChildOf first keeps the trace; FollowsFrom becomes a link to the same
-			// span, from which Jaeger's OTLP translation tells the reference FOLLOWS_FROM.
-			opts = append(opts, opentracing.ChildOf(producer))
-		}
-		opts = append(opts, opentracing.FollowsFrom(producer))
+		opts = FollowsFrom(tracer, producer)
 	}
 	span := tracer.StartSpan("consume "+source, append(opts, ext.SpanKindConsumer)...)
 	ext.Component.Set(span, "amqp")
 	ext.MessageBusDestination.Set(span, source)
 	baggageTags(span, producer, carrier.dropped)
 	return span, opentracing.ContextWithSpan(ctx, span)
+}
+
+// FollowsFrom is the start options of a span that FOLLOWS_FROM sc, in either mode. The
+// OpenTelemetry bridge gives a span with only a FollowsFrom reference no parent: a new
+// trace. There ChildOf comes first, to keep the trace, and FollowsFrom becomes a link to
+// the same span, from which Jaeger's OTLP translation tells the reference FOLLOWS_FROM.
+func FollowsFrom(tracer opentracing.Tracer, sc opentracing.SpanContext) []opentracing.StartSpanOption {
+	if isOTel(tracer) {
+		return []opentracing.StartSpanOption{opentracing.ChildOf(sc), opentracing.FollowsFrom(sc)}
+	}
+	return []opentracing.StartSpanOption{opentracing.FollowsFrom(sc)}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/uber/jaeger-client-go"
 	b3prop "go.opentelemetry.io/contrib/propagators/b3"
 	jaegerprop "go.opentelemetry.io/contrib/propagators/jaeger"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	otelbridge "go.opentelemetry.io/otel/bridge/opentracing"
@@ -38,7 +39,13 @@ const otlpDestination = "otlp"
 // endpoint of the standard OTEL_EXPORTER_OTLP_* variables (Jaeger's :4318 by default),
 // which the exporter reads itself.
 func newOTel(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
-	exporter, err := otlptracehttp.New(context.Background())
+	var opts []otlptracehttp.Option
+	if s.OTLPEndpoint != "" {
+		opts = append(opts, otlptracehttp.WithEndpointURL(s.OTLPEndpoint))
+	}
+	// The exporter's failed POSTs reach OpenTelemetry's global error handler: the service's log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Error("otel: " + err.Error()) }))
+	exporter, err := otlptracehttp.New(context.Background(), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("otlp exporter: %w", err)
 	}
@@ -178,6 +185,29 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 	e.counts.int64("jaeger.tracer.reporter_spans", map[string]string{"destination": otlpDestination, "result": result}).
 		Add(int64(len(spans)))
 	return err
+}
+
+// DefaultOTLPEndpoint is where the otel mode sends spans when neither the OTEL_EXPORTER_OTLP_
+// endpoint variables nor JAEGER_ENDPOINT say: Jaeger's OTLP/HTTP receiver. Plain http, where
+// the exporter's own default is https.
+const DefaultOTLPEndpoint = "http://localhost:4318/v1/traces"
+
+// otlpEndpoint is the URL the otel mode posts spans to, "" when the OTEL_ variables set it
+// (the exporter reads them itself): the host of JAEGER_ENDPOINT on Jaeger's OTLP port, so a
+// deployment that names its Jaeger for the jaeger mode needs nothing new, else
+// DefaultOTLPEndpoint.
+func otlpEndpoint(getenv func(string) string, jaegerEndpoint string) (string, error) {
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		return "", nil
+	}
+	if jaegerEndpoint == "" || jaegerEndpoint == DefaultCollectorEndpoint {
+		return DefaultOTLPEndpoint, nil
+	}
+	u, err := url.Parse(jaegerEndpoint)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("JAEGER_ENDPOINT=%q: no host to send OTLP to (set OTEL_EXPORTER_OTLP_ENDPOINT)", jaegerEndpoint)
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Hostname() + ":4318", Path: "/v1/traces"}).String(), nil
 }
 
 // otelSampler is the sampler of the otel mode: OTEL_TRACES_SAMPLER and _ARG when set, else

@@ -259,3 +259,22 @@ func TestRemoveTracingHeadersW3C(t *testing.T) {
 		t.Errorf("RemoveTracingHeaders left %v, want Accept only", hdr)
 	}
 }
+
+// TestFollowsFromOptions: FOLLOWS_FROM only in the jaeger mode, ChildOf beside it in the
+// otel mode, where the span then stays in the trace of sc.
+func TestFollowsFromOptions(t *testing.T) {
+	if got := FollowsFrom(opentracing.NoopTracer{}, nil); len(got) != 1 {
+		t.Errorf("jaeger mode: %d options, want FollowsFrom only", len(got))
+	}
+	tracer, finish := newTestOTel(t)
+	cause := tracer.StartSpan("cause")
+	cause.Finish()
+	later := tracer.StartSpan("later", FollowsFrom(tracer, cause.Context())...)
+	later.Finish()
+	spans, _ := finish()
+	c, l := spanNamed(t, spans, "cause"), spanNamed(t, spans, "later")
+	if l.SpanContext.TraceID() != c.SpanContext.TraceID() || l.Parent.SpanID() != c.SpanContext.SpanID() || len(l.Links) != 1 {
+		t.Errorf("later: trace %s parent %s links %d; want trace %s parent %s and one link",
+			l.SpanContext.TraceID(), l.Parent.SpanID(), len(l.Links), c.SpanContext.TraceID(), c.SpanContext.SpanID())
+	}
+}

@@ -97,6 +97,9 @@ type Settings struct {
 	// OTelSampler is the otel mode's sampler: OTEL_TRACES_SAMPLER/_ARG, else the JAEGER_SAMPLER_*
 	// settings mapped. Nil in the jaeger mode.
 	OTelSampler sdktrace.Sampler
+	// OTLPEndpoint is the otel mode's OTLP/HTTP URL when no OTEL_EXPORTER_OTLP_ variable
+	// sets one: see otlpEndpoint.
+	OTLPEndpoint string
 }
 
 // SettingsFromEnv reads the JAEGER_* variables and ZIPKIN_ENDPOINT through getenv, so tests
@@ -166,6 +169,9 @@ func SettingsFromEnv(service string, getenv func(string) string) (Settings, erro
 			errs = append(errs, err.Error())
 		}
 		s.OTelSampler = sampler
+		if s.OTLPEndpoint, err = otlpEndpoint(getenv, s.Endpoint); err != nil {
+			errs = append(errs, err.Error())
+		}
 	default:
 		errs = append(errs, fmt.Sprintf("TRACING_SDK=%q: want %s (the default) or %s", sdk, SDKJaeger, SDKOTel))
 	}
