@@ -142,13 +142,19 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 		return m.startUntrusted(r), droppedBaggage{}
 	}
 	carrier := &extraction{TextMapReader: opentracing.HTTPHeadersCarrier(r.Header), refuse: m.refuse}
-	var parent opentracing.SpanContext
+	var parent, baggageOnly opentracing.SpanContext
 	var err error
 	if isOTel(m.tracer) {
 		// The bridge reads headers case-insensitively only from an HTTPHeadersCarrier, and
 		// never hands our carrier to our propagator: what was dropped is counted aside.
 		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
-		_, carrier.leftOver, _ = httpPropagator.extract(carrier.TextMapReader, m.refuse...)
+		var own jaeger.SpanContext
+		own, carrier.leftOver, _ = httpPropagator.extract(carrier.TextMapReader, m.refuse...)
+		if err != nil {
+			// The bridge finds nothing in a request with baggage and no trace
+			// (opentelemetry-go #3999): the new trace takes the baggage our extraction read.
+			baggageOnly = own
+		}
 	} else {
 		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, carrier)
 	}
@@ -163,6 +169,10 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 		opts = append(opts, opentracing.Tag{Key: string(ext.SamplingPriority), Value: priority})
 	}
 	span := m.tracer.StartSpan("HTTP "+r.Method, opts...)
+	if baggageOnly != nil {
+		baggageOnly.ForeachBaggageItem(func(k, v string) bool { span.SetBaggageItem(k, v); return true })
+		parent = baggageOnly
+	}
 	requestTags(span, r)
 	baggageTags(span, parent, carrier.dropped)
 	if len(carrier.refused) > 0 {

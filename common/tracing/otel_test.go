@@ -278,3 +278,44 @@ func TestFollowsFromOptions(t *testing.T) {
 			l.SpanContext.TraceID(), l.Parent.SpanID(), len(l.Links), c.SpanContext.TraceID(), c.SpanContext.SpanID())
 	}
 }
+
+// TestOTLPEndpoint: the OTEL_ variables first (the exporter reads them), else
+// JAEGER_ENDPOINT's host on Jaeger's OTLP port, else localhost.
+func TestOTLPEndpoint(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, DefaultOTLPEndpoint},
+		{map[string]string{"JAEGER_ENDPOINT": "http://jaeger:14268/api/traces"}, "http://jaeger:4318/v1/traces"},
+		{map[string]string{"JAEGER_ENDPOINT": "http://jaeger:14268/api/traces", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, ""},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"}, ""},
+	} {
+		tt.env["TRACING_SDK"] = "otel"
+		s, err := SettingsFromEnv("svc", func(k string) string { return tt.env[k] })
+		if err != nil || s.OTLPEndpoint != tt.want {
+			t.Errorf("%v: OTLPEndpoint %q (%v), want %q", tt.env, s.OTLPEndpoint, err, tt.want)
+		}
+	}
+}
+
+// TestOTelBaggageWithoutTrace: a request with baggage and no trace starts a new trace that
+// keeps the baggage (the bridge alone loses it), checked like any other.
+func TestOTelBaggageWithoutTrace(t *testing.T) {
+	tracer, finish := newTestOTel(t)
+	var got string
+	handler := Middleware(tracer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = opentracing.SpanFromContext(r.Context()).BaggageItem("fault")
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("uberctx-fault", "slow-quote%3D300ms")
+	req.Header.Set("uberctx-bad key", "x")
+	handler.ServeHTTP(httptest.NewRecorder(), req)
+	spans, _ := finish()
+	if got != "slow-quote=300ms" {
+		t.Errorf("baggage fault = %q, want slow-quote=300ms", got)
+	}
+	if s := spanNamed(t, spans, "HTTP GET"); !hasAttr(s.Attributes, "baggage.fault", "slow-quote=300ms") {
+		t.Errorf("server span attributes %v, want baggage.fault", s.Attributes)
+	}
+}
