@@ -43,6 +43,9 @@ func newOTel(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) 
 	if s.OTLPEndpoint != "" {
 		opts = append(opts, otlptracehttp.WithEndpointURL(s.OTLPEndpoint))
 	}
+	if s.ZipkinEndpoint != "" {
+		log.Warn("ZIPKIN_ENDPOINT is not used with TRACING_SDK=otel: spans go by OTLP only", "zipkin.endpoint", s.ZipkinEndpoint)
+	}
 	// The exporter's failed POSTs reach OpenTelemetry's global error handler: the service's log.
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Error("otel: " + err.Error()) }))
 	exporter, err := otlptracehttp.New(context.Background(), opts...)

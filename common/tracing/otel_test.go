@@ -319,3 +319,18 @@ func TestOTelBaggageWithoutTrace(t *testing.T) {
 		t.Errorf("server span attributes %v, want baggage.fault", s.Attributes)
 	}
 }
+
+// TestOTelIDs64Bit: a 64-bit trace id from a Jaeger caller comes back in 16 digits, as the
+// caller and Jaeger's API print it.
+func TestOTelIDs64Bit(t *testing.T) {
+	tracer, _ := newTestOTel(t)
+	parent, err := tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(http.Header{"Uber-Trace-Id": {"fa45d87746316159:1:0:1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := tracer.StartSpan("child", opentracing.ChildOf(parent))
+	defer span.Finish()
+	if traceID, _ := SpanIDs(span); traceID != "fa45d87746316159" {
+		t.Errorf("trace id %q, want fa45d87746316159", traceID)
+	}
+}

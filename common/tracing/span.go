@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
@@ -55,9 +56,13 @@ func SpanIDs(span opentracing.Span) (traceID, spanID string) {
 		if sc.IsValid() {
 			return traceIDString(sc.TraceID()), spanIDString(sc.SpanID())
 		}
-	case otelSpanContext: // the otel mode: always 128-bit, 32 hex digits
+	case otelSpanContext: // the otel mode
 		if sc.IsValid() {
-			return sc.TraceID().String(), sc.SpanID().String()
+			// OpenTelemetry's ids are always 128-bit; one whose high half is zero (a 64-bit
+			// id a Jaeger caller sent) is printed in 16 digits, as Jaeger's API prints it.
+			t, sp := sc.TraceID(), sc.SpanID()
+			id := jaeger.TraceID{High: binary.BigEndian.Uint64(t[:8]), Low: binary.BigEndian.Uint64(t[8:])}
+			return traceIDString(id), spanIDString(jaeger.SpanID(binary.BigEndian.Uint64(sp[:])))
 		}
 	}
 	return "", ""
