@@ -168,6 +168,11 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 	if priority, ok := b3Priority[carrier.sampling]; ok && !hasTrace(parent) {
 		opts = append(opts, opentracing.Tag{Key: string(ext.SamplingPriority), Value: priority})
 	}
+	if jsc, ok := baggageOnly.(jaeger.SpanContext); ok && !jsc.IsValid() && r.Header.Get(jaegerDebugHeader) != "" {
+		// jaeger-debug-id without a trace: the otel mode's sampler records a root span
+		// with this tag, as the Jaeger client does (see debugSampler).
+		opts = append(opts, opentracing.Tag{Key: jaegerDebugHeader, Value: r.Header.Get(jaegerDebugHeader)})
+	}
 	span := m.tracer.StartSpan("HTTP "+r.Method, opts...)
 	if baggageOnly != nil {
 		baggageOnly.ForeachBaggageItem(func(k, v string) bool { span.SetBaggageItem(k, v); return true })

@@ -81,7 +81,7 @@ func newOTelTracer(s Settings, exporter sdktrace.SpanExporter, log *slog.Logger)
 	)
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(s.OTelSampler),
+		sdktrace.WithSampler(debugSampler{s.OTelSampler}),
 		sdktrace.WithSpanProcessor(countingProcessor{counts}),
 		sdktrace.WithSpanProcessor(batcher),
 	)
@@ -265,4 +265,21 @@ type otelSpanContext interface {
 func isOTel(tracer opentracing.Tracer) bool {
 	_, ok := tracer.(*otelbridge.BridgeTracer)
 	return ok
+}
+
+// debugSampler records every root span tagged jaeger-debug-id at its start, whatever the
+// sampler it wraps decides: the Jaeger client's promise for a request with that header,
+// which the middleware passes on as the tag.
+type debugSampler struct{ sdktrace.Sampler }
+
+func (d debugSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if !oteltrace.SpanContextFromContext(p.ParentContext).IsValid() {
+		for _, a := range p.Attributes {
+			if string(a.Key) == jaegerDebugHeader && a.Value.AsString() != "" {
+				return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample,
+					Tracestate: oteltrace.SpanContextFromContext(p.ParentContext).TraceState()}
+			}
+		}
+	}
+	return d.Sampler.ShouldSample(p)
 }

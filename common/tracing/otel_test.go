@@ -334,3 +334,31 @@ func TestOTelIDs64Bit(t *testing.T) {
 		t.Errorf("trace id %q, want fa45d87746316159", traceID)
 	}
 }
+
+// TestOTelDebugID: jaeger-debug-id records the trace even when the sampler samples nothing.
+func TestOTelDebugID(t *testing.T) {
+	s, err := SettingsFromEnv("otelsvc", func(k string) string {
+		return map[string]string{"TRACING_SDK": "otel", "JAEGER_SAMPLER_PARAM": "0"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exporter := keptSpans{tracetest.NewInMemoryExporter()}
+	tracer, closer, err := newOTelTracer(s, exporter, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler := Middleware(tracer)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, debug := range []string{"", "lab7"} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if debug != "" {
+			req.Header.Set("jaeger-debug-id", debug)
+		}
+		handler.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	_ = closer.Close()
+	spans := exporter.GetSpans()
+	if len(spans) != 1 || !hasAttr(spans[0].Attributes, "jaeger-debug-id", "lab7") {
+		t.Errorf("%d spans recorded, want the debug request's only", len(spans))
+	}
+}
