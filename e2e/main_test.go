@@ -88,6 +88,11 @@ func runSuite(m *testing.M) int {
 		"ACCOUNTSERVICE_DB="+filepath.Join(tmp, "accounts.db"),
 		"VIP_QUEUE="+vipQueue,
 	)
+	// TRACELAB_E2E_SDK=otel runs the services on the OpenTelemetry SDK (TRACING_SDK): the
+	// suite reads Jaeger's API, the same for both, so the same tests prove the same trees.
+	if sdk := os.Getenv("TRACELAB_E2E_SDK"); sdk != "" {
+		env = append(env, "TRACING_SDK="+sdk)
+	}
 	for k, port := range landscape.DefaultPorts() {
 		if _, ok := ports[k]; !ok { // a service of make new-service: 10000 above its own port
 			ports[k] = fmt.Sprintf("127.0.0.1:%d", port+10000)

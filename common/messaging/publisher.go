@@ -302,8 +302,8 @@ func (p *Publisher) startProducer(ctx context.Context, m Message, headers amqp.T
 	if m.Cause == nil || p.Tracer == nil {
 		return tracing.StartProducer(ctx, p.Queue, headers)
 	}
-	span := p.Tracer.StartSpan("publish "+p.Queue, opentracing.FollowsFrom(m.Cause))
-	ext.SpanKindProducer.Set(span)
+	opts := append(tracing.FollowsFrom(p.Tracer, m.Cause), ext.SpanKindProducer) // the kind at start: see tracing.StartProducer
+	span := p.Tracer.StartSpan("publish "+p.Queue, opts...)
 	ext.Component.Set(span, "amqp")
 	ext.MessageBusDestination.Set(span, p.Queue)
 	_ = p.Tracer.Inject(span.Context(), opentracing.TextMap, tracing.AMQPHeaders(headers))

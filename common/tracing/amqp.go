@@ -46,8 +46,8 @@ func StartProducer(ctx context.Context, destination string, headers amqp.Table) 
 		return noopTracer.StartSpan("publish")
 	}
 	tracer := parent.Tracer()
-	span := tracer.StartSpan("publish "+destination, opentracing.ChildOf(parent.Context()))
-	ext.SpanKindProducer.Set(span)
+	// The kind goes in at start: the OpenTelemetry bridge reads it only there.
+	span := tracer.StartSpan("publish "+destination, opentracing.ChildOf(parent.Context()), ext.SpanKindProducer)
 	ext.Component.Set(span, "amqp")
 	ext.MessageBusDestination.Set(span, destination)
 	_ = tracer.Inject(span.Context(), opentracing.TextMap, AMQPHeaders(headers))
@@ -64,12 +64,22 @@ func StartConsumer(ctx context.Context, tracer opentracing.Tracer, source string
 	carrier := &extraction{TextMapReader: AMQPHeaders(headers)}
 	producer, err := tracer.Extract(opentracing.TextMap, carrier)
 	if err == nil && producer != nil {
-		opts = append(opts, opentracing.FollowsFrom(producer))
+		opts = FollowsFrom(tracer, producer)
 	}
-	span := tracer.StartSpan("consume "+source, opts...)
-	ext.SpanKindConsumer.Set(span)
+	span := tracer.StartSpan("consume "+source, append(opts, ext.SpanKindConsumer)...)
 	ext.Component.Set(span, "amqp")
 	ext.MessageBusDestination.Set(span, source)
 	baggageTags(span, producer, carrier.dropped)
 	return span, opentracing.ContextWithSpan(ctx, span)
+}
+
+// FollowsFrom is the start options of a span that FOLLOWS_FROM sc, in either mode. The
+// OpenTelemetry bridge gives a span with only a FollowsFrom reference no parent: a new
+// trace. There ChildOf comes first, to keep the trace, and FollowsFrom becomes a link to
+// the same span, from which Jaeger's OTLP translation tells the reference FOLLOWS_FROM.
+func FollowsFrom(tracer opentracing.Tracer, sc opentracing.SpanContext) []opentracing.StartSpanOption {
+	if isOTel(tracer) {
+		return []opentracing.StartSpanOption{opentracing.ChildOf(sc), opentracing.FollowsFrom(sc)}
+	}
+	return []opentracing.StartSpanOption{opentracing.FollowsFrom(sc)}
 }

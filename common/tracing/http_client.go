@@ -44,8 +44,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if parent == nil {
 		return t.base.RoundTrip(req)
 	}
-	span := parent.Tracer().StartSpan(req.Method+" "+t.peer, opentracing.ChildOf(parent.Context()))
-	ext.SpanKindRPCClient.Set(span)
+	// The kind goes in at start: the OpenTelemetry bridge reads it only there.
+	span := parent.Tracer().StartSpan(req.Method+" "+t.peer, opentracing.ChildOf(parent.Context()), ext.SpanKindRPCClient)
 	ext.Component.Set(span, "net/http")
 	ext.PeerService.Set(span, t.peer)
 	ext.HTTPMethod.Set(span, req.Method)
@@ -67,11 +67,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case resp.StatusCode >= 500:
 		SetError(span, fmt.Errorf("%s answered %s", t.peer, resp.Status))
-	case resp.StatusCode >= 400:
+	case resp.StatusCode >= 400 && !isOTel(span.Tracer()):
 		// A 4xx is the peer's answer to a client's mistake (an unknown account, say), which
 		// the caller passes on: no failure of the system. Say so explicitly, because Jaeger
 		// v2 follows OpenTelemetry, which marks a client span with a 4xx as an error unless
 		// the span states its status itself.
+		// The otel mode leaves the status unset already, and the bridge would turn this tag
+		// into a literal attribute.
 		span.SetTag(otelStatusCode, "UNSET")
 	}
 	// No body to wait for; and a 101's body is the upgraded connection, which
@@ -155,13 +157,15 @@ func clientURL(u *url.URL) string {
 // otelStatusCode is the tag OpenTelemetry-based backends read a span's status from.
 const otelStatusCode = "otel.status_code"
 
-// RemoveTracingHeaders deletes every Jaeger and B3 propagation header from h.
+// RemoveTracingHeaders deletes every Jaeger, B3 and W3C (traceparent, tracestate, baggage)
+// propagation header from h: the otel mode writes the W3C ones too.
 func RemoveTracingHeaders(h http.Header) {
 	for k := range h {
 		// Compared without regard to case, and without lower-casing (allocating) each name.
 		if strings.EqualFold(k, uberTraceIDHeader) || strings.EqualFold(k, jaegerBaggageHeader) ||
 			strings.EqualFold(k, jaegerDebugHeader) || strings.EqualFold(k, b3Header) ||
-			hasPrefixFold(k, uberctxPrefix) || hasPrefixFold(k, "x-b3-") || hasPrefixFold(k, b3BaggagePrefix) {
+			hasPrefixFold(k, uberctxPrefix) || hasPrefixFold(k, "x-b3-") || hasPrefixFold(k, b3BaggagePrefix) ||
+			strings.EqualFold(k, "traceparent") || strings.EqualFold(k, "tracestate") || strings.EqualFold(k, "baggage") {
 			delete(h, k)
 		}
 	}

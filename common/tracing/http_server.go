@@ -142,7 +142,22 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 		return m.startUntrusted(r), droppedBaggage{}
 	}
 	carrier := &extraction{TextMapReader: opentracing.HTTPHeadersCarrier(r.Header), refuse: m.refuse}
-	parent, err := m.tracer.Extract(opentracing.HTTPHeaders, carrier)
+	var parent, baggageOnly opentracing.SpanContext
+	var err error
+	if isOTel(m.tracer) {
+		// The bridge reads headers case-insensitively only from an HTTPHeadersCarrier, and
+		// never hands our carrier to our propagator: what was dropped is counted aside.
+		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
+		var own jaeger.SpanContext
+		own, carrier.leftOver, _ = httpPropagator.extract(carrier.TextMapReader, m.refuse...)
+		if err != nil {
+			// The bridge finds nothing in a request with baggage and no trace
+			// (opentelemetry-go #3999): the new trace takes the baggage our extraction read.
+			baggageOnly = own
+		}
+	} else {
+		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, carrier)
+	}
 	if err != nil {
 		parent = nil // no usable context (none sent, or garbage): start a new trace
 	}
@@ -153,7 +168,16 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 	if priority, ok := b3Priority[carrier.sampling]; ok && !hasTrace(parent) {
 		opts = append(opts, opentracing.Tag{Key: string(ext.SamplingPriority), Value: priority})
 	}
+	if jsc, ok := baggageOnly.(jaeger.SpanContext); ok && !jsc.IsValid() && r.Header.Get(jaegerDebugHeader) != "" {
+		// jaeger-debug-id without a trace: the otel mode's sampler records a root span
+		// with this tag, as the Jaeger client does (see debugSampler).
+		opts = append(opts, opentracing.Tag{Key: jaegerDebugHeader, Value: r.Header.Get(jaegerDebugHeader)})
+	}
 	span := m.tracer.StartSpan("HTTP "+r.Method, opts...)
+	if baggageOnly != nil {
+		baggageOnly.ForeachBaggageItem(func(k, v string) bool { span.SetBaggageItem(k, v); return true })
+		parent = baggageOnly
+	}
 	requestTags(span, r)
 	baggageTags(span, parent, carrier.dropped)
 	if len(carrier.refused) > 0 {
@@ -177,8 +201,13 @@ func (m *middleware) startUntrusted(r *http.Request) opentracing.Span {
 
 // hasTrace reports whether sc holds a trace to continue (not only baggage or a debug id).
 func hasTrace(sc opentracing.SpanContext) bool {
-	jsc, ok := sc.(jaeger.SpanContext)
-	return ok && jsc.IsValid()
+	switch sc := sc.(type) {
+	case jaeger.SpanContext:
+		return sc.IsValid()
+	case otelSpanContext:
+		return sc.IsValid()
+	}
+	return false
 }
 
 func requestTags(span opentracing.Span, r *http.Request) {

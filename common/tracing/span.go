@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
@@ -50,11 +51,21 @@ func IDs(ctx context.Context) (traceID, spanID string) {
 
 // SpanIDs is IDs for a span at hand.
 func SpanIDs(span opentracing.Span) (traceID, spanID string) {
-	sc, ok := span.Context().(jaeger.SpanContext)
-	if !ok || !sc.IsValid() {
-		return "", ""
+	switch sc := span.Context().(type) {
+	case jaeger.SpanContext:
+		if sc.IsValid() {
+			return traceIDString(sc.TraceID()), spanIDString(sc.SpanID())
+		}
+	case otelSpanContext: // the otel mode
+		if sc.IsValid() {
+			// OpenTelemetry's ids are always 128-bit; one whose high half is zero (a 64-bit
+			// id a Jaeger caller sent) is printed in 16 digits, as Jaeger's API prints it.
+			t, sp := sc.TraceID(), sc.SpanID()
+			id := jaeger.TraceID{High: binary.BigEndian.Uint64(t[:8]), Low: binary.BigEndian.Uint64(t[8:])}
+			return traceIDString(id), spanIDString(jaeger.SpanID(binary.BigEndian.Uint64(sp[:])))
+		}
 	}
-	return traceIDString(sc.TraceID()), spanIDString(sc.SpanID())
+	return "", ""
 }
 
 // traceIDString and spanIDString format ids as jaeger's TraceID.String and SpanID.String
@@ -86,10 +97,16 @@ func appendHex16(b []byte, x uint64) []byte {
 	return b
 }
 
-// isSampled reports whether span will be recorded. Only a Jaeger span can say it is not.
+// isSampled reports whether span will be recorded. Only a Jaeger or an OpenTelemetry span
+// can say it is not.
 func isSampled(span opentracing.Span) bool {
-	sc, ok := span.Context().(jaeger.SpanContext)
-	return !ok || sc.IsSampled()
+	switch sc := span.Context().(type) {
+	case jaeger.SpanContext:
+		return sc.IsSampled()
+	case otelSpanContext:
+		return sc.IsSampled()
+	}
+	return true
 }
 
 // baggageTags records the baggage a span received as baggage.<key> tags, so a reader of the

@@ -17,6 +17,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/uber/jaeger-client-go"
 	"github.com/uber/jaeger-client-go/config"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // Defaults that differ from jaeger-client-go's own, and why.
@@ -77,6 +78,7 @@ const (
 // JAEGER_REPORTER_FLUSH_INTERVAL apply to both). JAEGER_ENDPOINT=off without
 // ZIPKIN_ENDPOINT is an error: to record nothing, set JAEGER_DISABLED=true.
 type Settings struct {
+	SDK            string        // TRACING_SDK: SDKOTel for the OpenTelemetry SDK behind its OpenTracing bridge; "" is jaeger
 	ServiceName    string        // JAEGER_SERVICE_NAME, else the service's own name
 	Disabled       bool          // JAEGER_DISABLED: a no-op tracer, nothing is recorded
 	Endpoint       string        // JAEGER_ENDPOINT: HTTP collector URL; "" with no agent either: Jaeger off
@@ -91,6 +93,13 @@ type Settings struct {
 	FlushInterval  time.Duration // JAEGER_REPORTER_FLUSH_INTERVAL
 	LogSpans       bool          // JAEGER_REPORTER_LOG_SPANS: also log every finished span (at debug level)
 	Tags           string        // JAEGER_TAGS: key=value,key2=value2 added to every span's process
+
+	// OTelSampler is the otel mode's sampler: OTEL_TRACES_SAMPLER/_ARG, else the JAEGER_SAMPLER_*
+	// settings mapped. Nil in the jaeger mode.
+	OTelSampler sdktrace.Sampler
+	// OTLPEndpoint is the otel mode's OTLP/HTTP URL when no OTEL_EXPORTER_OTLP_ variable
+	// sets one: see otlpEndpoint.
+	OTLPEndpoint string
 }
 
 // SettingsFromEnv reads the JAEGER_* variables and ZIPKIN_ENDPOINT through getenv, so tests
@@ -151,6 +160,21 @@ func SettingsFromEnv(service string, getenv func(string) string) (Settings, erro
 		errs = append(errs, fmt.Sprintf("JAEGER_ENDPOINT=%q without ZIPKIN_ENDPOINT: spans would go nowhere "+
 			"(to record none, set JAEGER_DISABLED=true)", JaegerOff))
 	}
+	switch sdk := getenv("TRACING_SDK"); sdk {
+	case "", SDKJaeger:
+	case SDKOTel:
+		s.SDK = SDKOTel
+		sampler, err := otelSampler(getenv, s.SamplerType, s.SamplerParam)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		s.OTelSampler = sampler
+		if s.OTLPEndpoint, err = otlpEndpoint(getenv, s.Endpoint); err != nil {
+			errs = append(errs, err.Error())
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("TRACING_SDK=%q: want %s (the default) or %s", sdk, SDKJaeger, SDKOTel))
+	}
 	if len(errs) > 0 {
 		return s, fmt.Errorf("tracing settings: %s", strings.Join(errs, "; "))
 	}
@@ -187,6 +211,9 @@ func New(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
 	counts := newCounts()
 	if s.Disabled {
 		return &opentracing.NoopTracer{}, &Closer{close: func() error { return nil }, counts: counts, log: log}, nil
+	}
+	if s.SDK == SDKOTel {
+		return newOTel(s, log)
 	}
 	reporter, names, err := newReporter(s, counts, log)
 	if err != nil {

@@ -1,0 +1,285 @@
+package tracing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/uber/jaeger-client-go"
+	b3prop "go.opentelemetry.io/contrib/propagators/b3"
+	jaegerprop "go.opentelemetry.io/contrib/propagators/jaeger"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	otelbridge "go.opentelemetry.io/otel/bridge/opentracing"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	oteltrace "go.opentelemetry.io/otel/trace"
+)
+
+// The two SDKs TRACING_SDK chooses between.
+const (
+	SDKJaeger = "jaeger" // jaeger-client-go, the default: what tracelab teaches
+	SDKOTel   = "otel"   // the OpenTelemetry Go SDK behind its OpenTracing bridge
+)
+
+// otlpDestination names the one destination of the otel mode in Closer's counts and line.
+const otlpDestination = "otlp"
+
+// newOTel builds the OpenTelemetry SDK and hands back an OpenTracing tracer from its
+// bridge, so the services keep their OpenTracing code. Spans go by OTLP over HTTP to the
+// endpoint of the standard OTEL_EXPORTER_OTLP_* variables (Jaeger's :4318 by default),
+// which the exporter reads itself.
+func newOTel(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
+	var opts []otlptracehttp.Option
+	if s.OTLPEndpoint != "" {
+		opts = append(opts, otlptracehttp.WithEndpointURL(s.OTLPEndpoint))
+	}
+	if s.ZipkinEndpoint != "" {
+		log.Warn("ZIPKIN_ENDPOINT is not used with TRACING_SDK=otel: spans go by OTLP only", "zipkin.endpoint", s.ZipkinEndpoint)
+	}
+	// The exporter's failed POSTs reach OpenTelemetry's global error handler: the service's log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Error("otel: " + err.Error()) }))
+	exporter, err := otlptracehttp.New(context.Background(), opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("otlp exporter: %w", err)
+	}
+	return newOTelTracer(s, exporter, log)
+}
+
+// newOTelTracer is newOTel with the exporter given: the tests pass an in-memory one.
+func newOTelTracer(s Settings, exporter sdktrace.SpanExporter, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
+	counts := newCounts()
+	ctx := context.Background()
+	attrs := []attribute.KeyValue{attribute.String("service.name", s.ServiceName)}
+	for _, kv := range strings.Split(s.Tags, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) != "" {
+			attrs = append(attrs, attribute.String(strings.TrimSpace(k), strings.TrimSpace(v)))
+		}
+	}
+	// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, read by WithFromEnv, win over both.
+	res, err := resource.New(ctx, resource.WithAttributes(attrs...), resource.WithTelemetrySDK(), resource.WithFromEnv())
+	if err != nil {
+		return nil, nil, fmt.Errorf("otel resource: %w", err)
+	}
+	// Sized like the Jaeger reporter (see DefaultBatchSize), and blocking: the SDK's batch
+	// processor drops a span silently when its queue is full; blocking makes the request
+	// wait instead, so no span is dropped at load.
+	batcher := sdktrace.NewBatchSpanProcessor(countingExporter{exporter, counts},
+		sdktrace.WithMaxQueueSize(s.QueueSize),
+		sdktrace.WithMaxExportBatchSize(min(DefaultBatchSize, s.QueueSize)),
+		sdktrace.WithBatchTimeout(s.FlushInterval),
+		sdktrace.WithBlocking(),
+	)
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(debugSampler{s.OTelSampler}),
+		sdktrace.WithSpanProcessor(countingProcessor{counts}),
+		sdktrace.WithSpanProcessor(batcher),
+	)
+	bridge, _ := otelbridge.NewTracerPair(tp.Tracer("tracelab/common/tracing"))
+	bridge.SetWarningHandler(func(msg string) { log.Debug("otel bridge: " + strings.TrimSpace(msg)) })
+	bridge.SetTextMapPropagator(otelPropagator)
+	closeTP := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return tp.Shutdown(ctx)
+	}
+	return bridge, &Closer{close: closeTP, counts: counts, destinations: []string{otlpDestination}, log: log}, nil
+}
+
+// otelPropagator writes every header a peer of either SDK reads: W3C traceparent,
+// tracestate and baggage, B3's X-B3-* and Jaeger's uber-trace-id with tracelab's uberctx-*
+// baggage. On extraction a later propagator wins over an earlier one, so the order is
+// tracelab's own: uber-trace-id first, then B3, then W3C.
+var otelPropagator = propagation.NewCompositeTextMapPropagator(
+	propagation.TraceContext{},
+	b3prop.New(b3prop.WithInjectEncoding(b3prop.B3MultipleHeader)),
+	jaegerprop.Jaeger{},
+	propagation.Baggage{},
+	uberctxBaggage{},
+)
+
+// uberctxBaggage carries baggage the way tracelab's Jaeger propagator does (uberctx-<key>,
+// URL-escaped in HTTP headers, plain in AMQP ones), which the contrib Jaeger propagator
+// does not: it reads and writes uber-trace-id only. Reading goes through tracelab's own
+// extraction, so the same checks and limits apply (MaxBaggageItems).
+type uberctxBaggage struct{}
+
+func (uberctxBaggage) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	_, escape := carrier.(propagation.HeaderCarrier)
+	for _, m := range baggage.FromContext(ctx).Members() {
+		if !isToken(m.Key()) {
+			continue
+		}
+		v := m.Value()
+		if escape {
+			v = url.QueryEscape(v)
+		}
+		carrier.Set(uberctxPrefix+m.Key(), v)
+	}
+}
+
+func (uberctxBaggage) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	var sc jaeger.SpanContext
+	if h, ok := carrier.(propagation.HeaderCarrier); ok {
+		sc, _, _ = httpPropagator.extract(opentracing.HTTPHeadersCarrier(http.Header(h)))
+	} else {
+		m := opentracing.TextMapCarrier{}
+		for _, k := range carrier.Keys() {
+			m[k] = carrier.Get(k)
+		}
+		sc, _, _ = textMapPropagator.extract(m)
+	}
+	bag := baggage.FromContext(ctx)
+	sc.ForeachBaggageItem(func(k, v string) bool {
+		if m, err := baggage.NewMemberRaw(k, v); err == nil {
+			if b, err := bag.SetMember(m); err == nil {
+				bag = b
+			}
+		}
+		return true
+	})
+	return baggage.ContextWithBaggage(ctx, bag)
+}
+
+func (uberctxBaggage) Fields() []string { return nil } // a prefix, which Fields cannot name
+
+// countingProcessor counts the sampled spans started and finished, under the names the
+// Jaeger client's metrics use, so Closer.Stats reads both modes the same way.
+type countingProcessor struct{ counts *counts }
+
+func (p countingProcessor) OnStart(_ context.Context, s sdktrace.ReadWriteSpan) {
+	if s.SpanContext().IsSampled() {
+		p.counts.int64("jaeger.tracer.started_spans", map[string]string{"sampled": "y"}).Add(1)
+	}
+}
+
+func (p countingProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
+	if s.SpanContext().IsSampled() {
+		p.counts.int64("jaeger.tracer.finished_spans", map[string]string{"sampled": "y"}).Add(1)
+	}
+}
+
+func (countingProcessor) Shutdown(context.Context) error   { return nil }
+func (countingProcessor) ForceFlush(context.Context) error { return nil }
+
+// countingExporter counts what the collector accepted (reported) and what it refused or
+// did not answer in time (unconfirmed). Nothing is dropped: the batch processor blocks.
+type countingExporter struct {
+	sdktrace.SpanExporter
+	counts *counts
+}
+
+func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := e.SpanExporter.ExportSpans(ctx, spans)
+	result := "ok"
+	if err != nil {
+		result = "err"
+	}
+	e.counts.int64("jaeger.tracer.reporter_spans", map[string]string{"destination": otlpDestination, "result": result}).
+		Add(int64(len(spans)))
+	return err
+}
+
+// DefaultOTLPEndpoint is where the otel mode sends spans when neither the OTEL_EXPORTER_OTLP_
+// endpoint variables nor JAEGER_ENDPOINT say: Jaeger's OTLP/HTTP receiver. Plain http, where
+// the exporter's own default is https.
+const DefaultOTLPEndpoint = "http://localhost:4318/v1/traces"
+
+// otlpEndpoint is the URL the otel mode posts spans to, "" when the OTEL_ variables set it
+// (the exporter reads them itself): the host of JAEGER_ENDPOINT on Jaeger's OTLP port, so a
+// deployment that names its Jaeger for the jaeger mode needs nothing new, else
+// DefaultOTLPEndpoint.
+func otlpEndpoint(getenv func(string) string, jaegerEndpoint string) (string, error) {
+	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
+		return "", nil
+	}
+	if jaegerEndpoint == "" || jaegerEndpoint == DefaultCollectorEndpoint {
+		return DefaultOTLPEndpoint, nil
+	}
+	u, err := url.Parse(jaegerEndpoint)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("JAEGER_ENDPOINT=%q: no host to send OTLP to (set OTEL_EXPORTER_OTLP_ENDPOINT)", jaegerEndpoint)
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Hostname() + ":4318", Path: "/v1/traces"}).String(), nil
+}
+
+// otelSampler is the sampler of the otel mode: OTEL_TRACES_SAMPLER and _ARG when set, else
+// the JAEGER_SAMPLER_* settings mapped (const, probabilistic). Either way a span with a
+// parent follows its parent's decision, as the Jaeger client's spans do.
+func otelSampler(getenv func(string) string, jaegerType string, jaegerParam float64) (sdktrace.Sampler, error) {
+	name, arg := getenv("OTEL_TRACES_SAMPLER"), getenv("OTEL_TRACES_SAMPLER_ARG")
+	ratio := func() (float64, error) {
+		if arg == "" {
+			return 1, nil
+		}
+		return strconv.ParseFloat(arg, 64)
+	}
+	switch strings.ToLower(name) {
+	case "":
+	case "always_on", "parentbased_always_on":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+	case "always_off", "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case "traceidratio", "parentbased_traceidratio":
+		r, err := ratio()
+		if err != nil {
+			return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%q: %v", arg, err)
+		}
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
+	default:
+		return nil, fmt.Errorf("OTEL_TRACES_SAMPLER=%q: want always_on, always_off or traceidratio (or parentbased_ of one)", name)
+	}
+	switch jaegerType {
+	case jaeger.SamplerTypeConst:
+		if jaegerParam == 0 {
+			return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+		}
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+	case jaeger.SamplerTypeProbabilistic:
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(jaegerParam)), nil
+	}
+	return nil, fmt.Errorf("JAEGER_SAMPLER_TYPE=%q has no OpenTelemetry equivalent here: use const or probabilistic, or OTEL_TRACES_SAMPLER", jaegerType)
+}
+
+// otelSpanContext reads the ids behind a bridge's span context: that context (an unexported
+// type) embeds an OpenTelemetry trace.SpanContext and so has its methods, which this
+// interface asserts without naming the type.
+type otelSpanContext interface {
+	TraceID() oteltrace.TraceID
+	SpanID() oteltrace.SpanID
+	IsSampled() bool
+	IsValid() bool
+}
+
+// isOTel reports whether tracer is the bridge of the otel mode.
+func isOTel(tracer opentracing.Tracer) bool {
+	_, ok := tracer.(*otelbridge.BridgeTracer)
+	return ok
+}
+
+// debugSampler records every root span tagged jaeger-debug-id at its start, whatever the
+// sampler it wraps decides: the Jaeger client's promise for a request with that header,
+// which the middleware passes on as the tag.
+type debugSampler struct{ sdktrace.Sampler }
+
+func (d debugSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if !oteltrace.SpanContextFromContext(p.ParentContext).IsValid() {
+		for _, a := range p.Attributes {
+			if string(a.Key) == jaegerDebugHeader && a.Value.AsString() != "" {
+				return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample,
+					Tracestate: oteltrace.SpanContextFromContext(p.ParentContext).TraceState()}
+			}
+		}
+	}
+	return d.Sampler.ShouldSample(p)
+}
