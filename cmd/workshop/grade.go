@@ -181,7 +181,11 @@ func overlap(t jaegerapi.Trace) (bool, bool) {
 	return a.StartTime < end(b) && b.StartTime < end(a), true
 }
 
-// gradeStaircase: the quote and image calls must overlap in at least 90% of the traces.
+// gradeStaircase: the quote and image calls must overlap in at least half of the traces.
+// Calls made one after the other never overlap (0 of 20, always); calls made side by side
+// overlap unless the machine runs one goroutine late, after the other call has ended, which
+// a loaded laptop does now and then (17 of 20 was seen in CI). Half tells the two apart
+// with room on both sides.
 func gradeStaircase(traces []jaegerapi.Trace) verdict {
 	n, together := 0, 0
 	var durations []int64
@@ -202,7 +206,7 @@ func gradeStaircase(traces []jaegerapi.Trace) verdict {
 		return failf("is make run running the services you built?", "none of %d traces has both the quote and the image call", len(traces))
 	}
 	figure := fmt.Sprintf("quote and image overlap in %d of %d traces; p95 of accountservice's GET /accounts/{id} %s", together, n, ms(p95(durations)))
-	if together*10 < n*9 {
+	if together*2 < n {
 		return verdict{figures: []string{figure}, hint: "the calls still wait for each other: start both, then wait for both (the code outside the fault's if does it)"}
 	}
 	return verdict{ok: true, figures: []string{figure}}
