@@ -176,11 +176,7 @@ func activeFrom(ctx context.Context) *active {
 //
 //	if faults.On(ctx, faults.SequentialCalls) { ... the planted problem ... }
 func On(ctx context.Context, name Name) bool {
-	a := activeFrom(ctx)
-	if a == nil {
-		return false
-	}
-	if _, ok := a.set[name]; !ok {
+	if _, on := valueOf(ctx, name); !on {
 		return false
 	}
 	Mark(ctx, opentracing.SpanFromContext(ctx), name)
@@ -217,14 +213,21 @@ func Mark(ctx context.Context, span opentracing.Span, name Name) {
 	span.SetTag(Tag, strings.Join(value, ","))
 }
 
+// valueOf returns fault name's value for the work in ctx ("" for a fault that takes none),
+// and whether the fault is on there.
+func valueOf(ctx context.Context, name Name) (string, bool) {
+	a := activeFrom(ctx)
+	if a == nil {
+		return "", false
+	}
+	v, on := a.set[name]
+	return v, on
+}
+
 // DurationOf returns fault name's parameter as a duration: the value given, clamped, or
 // the default; ok is false when the fault is off or its value is not a duration.
 func DurationOf(ctx context.Context, name Name) (d time.Duration, ok bool) {
-	a := activeFrom(ctx)
-	if a == nil {
-		return 0, false
-	}
-	v, on := a.set[name]
+	v, on := valueOf(ctx, name)
 	if !on {
 		return 0, false
 	}
@@ -234,11 +237,7 @@ func DurationOf(ctx context.Context, name Name) (d time.Duration, ok bool) {
 
 // CountOf returns fault name's parameter as a whole number, like DurationOf.
 func CountOf(ctx context.Context, name Name) (n int, ok bool) {
-	a := activeFrom(ctx)
-	if a == nil {
-		return 0, false
-	}
-	v, on := a.set[name]
+	v, on := valueOf(ctx, name)
 	if !on {
 		return 0, false
 	}
