@@ -52,6 +52,7 @@ func TestCompose(t *testing.T) {
 		{"gelf-relay listens", gelfRelayListens},
 		{"load", composeLoad},
 		{"VIP read and its trace", vipReadAndTrace},
+		{"one service on OpenTelemetry, one trace", oneServiceOnOTel},
 		{"image through the edge", imageThroughEdge},
 		{"the admin listener switches every service", adminSwitches},
 		{"logs are ECS JSON", logsAreECS},
@@ -147,6 +148,45 @@ func vipReadAndTrace(t *testing.T) {
 		t.Fatalf("GET /api/accounts/%s: no X-Trace-Id header", vipAccount)
 	}
 	waitForVIPTrace(t, id)
+}
+
+// oneServiceOnOTel: accountservice recreated with TRACING_SDK=otel, as the compose file
+// says a user switches one service, and a VIP read still makes one whole trace, its
+// accountservice spans from the OpenTelemetry SDK (by OTLP to jaeger:4318) and the others'
+// from jaeger-client-go. Then back to the default, for the steps after this one.
+func oneServiceOnOTel(t *testing.T) {
+	wait := []string{"--wait", "--wait-timeout", strconv.Itoa(int(upTimeout.Seconds()))}
+	switchTo := func(sdk string) {
+		args := composeArgs(append([]string{"up", "-d", "--no-deps"}, append(wait, "accountservice")...)...)
+		start := time.Now()
+		if out, err := runWith([]string{"TRACING_SDK=" + sdk}, "docker", args...); err != nil {
+			t.Fatalf("TRACING_SDK=%s: %v\n%s", sdk, err, out)
+		}
+		t.Logf("TRACING_SDK=%s docker compose up -d accountservice: %s", sdk, time.Since(start).Round(time.Second))
+	}
+	switchTo("otel")
+	defer switchTo("jaeger")
+	var tr trace
+	waitFor(t, "a VIP read through an otel accountservice, its trace whole", 60*time.Second, func() error {
+		_, id, err := getAccount(vipAccount)
+		if err != nil {
+			return err
+		}
+		time.Sleep(1500 * time.Millisecond) // a flush interval, and the consumer's
+		if tr, err = fetchTrace(id); err != nil {
+			return err
+		}
+		return vipTraceComplete(tr)
+	})
+	for _, svc := range services {
+		want := "jaeger"
+		if svc == "accountservice" {
+			want = "otel"
+		}
+		if got := tr.sdkOf(svc); got != want {
+			t.Errorf("trace %s: %s's spans came from the %q SDK, want %q", tr.TraceID, svc, got, want)
+		}
+	}
 }
 
 // pngMagic starts every PNG file.

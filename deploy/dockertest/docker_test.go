@@ -24,7 +24,7 @@ func composeEnv() []string {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "COMPOSE_"), strings.HasPrefix(name, "RABBITMQ_"),
-			name == "TAG", name == "GELF_ADDRESS", name == "LOG_LEVEL":
+			name == "TAG", name == "GELF_ADDRESS", name == "LOG_LEVEL", name == "TRACING_SDK":
 			continue
 		}
 		env = append(env, kv)
@@ -35,9 +35,15 @@ func composeEnv() []string {
 // run runs a command in the repository and returns its standard output. On failure the
 // error holds the command line and everything it printed.
 func run(name string, args ...string) (string, error) {
+	return runWith(nil, name, args...)
+}
+
+// runWith is run with more environment variables (KEY=value): a step that sets what a
+// user would set in their shell.
+func runWith(env []string, name string, args ...string) (string, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = repoRoot
-	cmd.Env = composeEnv()
+	cmd.Env = append(composeEnv(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -41,6 +41,10 @@ type trace struct {
 	} `json:"spans"`
 	Processes map[string]struct {
 		ServiceName string `json:"serviceName"`
+		Tags        []struct {
+			Key   string `json:"key"`
+			Value any    `json:"value"`
+		} `json:"tags"`
 	} `json:"processes"`
 }
 
@@ -134,4 +138,24 @@ func waitForVIPTrace(t *testing.T, id string) trace {
 		return vipTraceComplete(tr)
 	})
 	return tr
+}
+
+// sdkOf says which SDK reported service's spans in tr, from its process tags: "otel" for
+// the OpenTelemetry SDK (telemetry.sdk.language), "jaeger" for jaeger-client-go
+// (jaeger.version), "" when neither or the service is not in the trace.
+func (tr trace) sdkOf(service string) string {
+	for _, p := range tr.Processes {
+		if p.ServiceName != service {
+			continue
+		}
+		for _, tag := range p.Tags {
+			switch tag.Key {
+			case "telemetry.sdk.language":
+				return "otel"
+			case "jaeger.version":
+				return "jaeger"
+			}
+		}
+	}
+	return ""
 }

@@ -24,8 +24,12 @@ var runtimeVars = map[string]bool{"GOMEMLIMIT": true, "GOGC": true, "GODEBUG": t
 // infraPorts are the ports the infrastructure images listen on inside the network, from
 // their documentation (no file here declares them for compose or Swarm; Kubernetes'
 // Services do, and are used there instead): RabbitMQ's AMQP, Jaeger's collector for
-// Jaeger Thrift over HTTP, Zipkin's API.
-var infraPorts = map[string][]int{"rabbitmq": {5672}, "jaeger": {14268}, "zipkin": {9411}}
+// Jaeger Thrift over HTTP and OTLP (HTTP, gRPC), Zipkin's API.
+var infraPorts = map[string][]int{"rabbitmq": {5672}, "jaeger": {14268, 4318, 4317}, "zipkin": {9411}}
+
+// otlpHTTPPort is where TRACING_SDK=otel sends spans: Jaeger's OTLP/HTTP receiver, on the
+// host of JAEGER_ENDPOINT (common/tracing's otlpEndpoint).
+const otlpHTTPPort = 4318
 
 // The exact values the URLs to the infrastructure must have.
 const (
@@ -370,6 +374,14 @@ func checkServiceEnv(t *testing.T, plat *envPlatform, name string) {
 		t.Errorf("%s: JAEGER_ENDPOINT=%q (set: %v), want %q", where, v, ok, jaegerEndpoint)
 	} else {
 		checkURL("JAEGER_ENDPOINT", "http", "jaeger", "/api/traces")
+	}
+	// Either SDK must work where the platform runs: the default is set, and Jaeger listens
+	// where the otel mode sends, so switching TRACING_SDK needs no other change.
+	if v, _ := c.value("TRACING_SDK"); v != "jaeger" {
+		t.Errorf("%s: TRACING_SDK=%q, want jaeger (the default; otel is the user's switch)", where, v)
+	}
+	if !slices.Contains(plat.hosts["jaeger"], otlpHTTPPort) {
+		t.Errorf("%s: jaeger listens on %v, not on OTLP's %d: TRACING_SDK=otel would lose every span", where, plat.hosts["jaeger"], otlpHTTPPort)
 	}
 	if plat.zipkinHost == "" {
 		if v, ok := c.value("ZIPKIN_ENDPOINT"); ok {
