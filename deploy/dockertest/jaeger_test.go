@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -141,18 +142,21 @@ func waitForVIPTrace(t *testing.T, id string) trace {
 }
 
 // sdkOf says which SDK reported service's spans in tr, from its process tags: "otel" for
-// the OpenTelemetry SDK (telemetry.sdk.language), "jaeger" for jaeger-client-go
-// (jaeger.version), "" when neither or the service is not in the trace.
+// the OpenTelemetry SDK (telemetry.sdk.language), "jaeger" for jaeger-client-go, whose
+// jaeger.version tag (Go-2.30.0) Jaeger v2 stores as OpenTelemetry's and hands back as
+// opencensus.exporterversion=Jaeger-Go-2.30.0; "" when neither or the service is not in
+// the trace.
 func (tr trace) sdkOf(service string) string {
 	for _, p := range tr.Processes {
 		if p.ServiceName != service {
 			continue
 		}
 		for _, tag := range p.Tags {
-			switch tag.Key {
-			case "telemetry.sdk.language":
+			v, _ := tag.Value.(string)
+			switch {
+			case tag.Key == "telemetry.sdk.language":
 				return "otel"
-			case "jaeger.version":
+			case tag.Key == "jaeger.version", tag.Key == "opencensus.exporterversion" && strings.HasPrefix(v, "Jaeger-"):
 				return "jaeger"
 			}
 		}
