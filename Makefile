@@ -121,12 +121,13 @@ test-docker:
 validate:
 	cd deploy/validate && go vet ./... && go test -count=1 ./...
 
-## bench: tracing off and on in one run: throughput, percentiles, on/off ratio, peak RSS,
-##        spans lost (add REFERENCE=../shared/reference-chain to load that chain the same way,
-##        right before each mode; DURATION=10s, CONNS=32)
+## bench: tracing off, on (jaeger-client-go) and otel (the OpenTelemetry SDK) in one run: throughput,
+##        percentiles, the ratios, peak RSS, spans lost (add REFERENCE=../shared/reference-chain to load
+##        that chain the same way, bare before off, traced before on; DURATION=10s, CONNS=32, MODES=off,on,otel)
+MODES ?= off,on,otel
 bench: build
 	go build -o bin/ ./cmd/bench
-	./bin/bench -d $(or $(DURATION),10s) -c $(or $(CONNS),32) $(if $(REFERENCE),-reference '$(REFERENCE)')
+	./bin/bench -d $(or $(DURATION),10s) -c $(or $(CONNS),32) -modes '$(MODES)' $(if $(REFERENCE),-reference '$(REFERENCE)')
 
 ## fmt-check: fail, listing them, if any Go files are not gofmt-formatted
 fmt-check:

@@ -2,7 +2,11 @@
 // and prints what a performance claim needs: throughput, latency percentiles, the on/off
 // ratio, each process's peak memory, and whether any span was lost.
 //
-// For each mode it starts the landscape as `make run` does (JAEGER_DISABLED=true for "off"),
+// The modes: "off" (JAEGER_DISABLED=true), "on" (traced by jaeger-client-go, the default
+// TRACING_SDK) and "otel" (traced by the OpenTelemetry SDK behind its OpenTracing bridge,
+// TRACING_SDK=otel, sending OTLP to Jaeger's :4318).
+//
+// For each mode it starts the landscape as `make run` does,
 // warms it up, loads the edge with bin/loadgen (closed model, ids spread over the seeded
 // accounts, keep-alive HTTPS), reads every service's peak RSS (VmHWM in /proc), stops the
 // landscape, and reads the span counts each tracer logged when it closed, and the spans
@@ -95,7 +99,7 @@ func run(ctx context.Context, args []string, environ []string, stdout io.Writer)
 	duration := fs.Duration("d", 10*time.Second, "measured load per mode")
 	warmup := fs.Duration("warmup", 3*time.Second, "load before measuring, not counted")
 	conc := fs.Int("c", 32, "concurrent connections (closed model)")
-	modes := fs.String("modes", "off,on", "tracing modes to measure, in order")
+	modes := fs.String("modes", "off,on", "tracing modes to measure, in order: off, on (jaeger-client-go), otel (the OpenTelemetry SDK)")
 	dir := fs.String("dir", ".", "the repository root (bin/ must be built)")
 	jsonOut := fs.Bool("json", false, "print the results as JSON")
 	refDir := fs.String("reference", "", "also run this reference chain (../shared/reference-chain) right before each mode: bare before off, traced before on")
@@ -114,12 +118,14 @@ func run(ctx context.Context, args []string, environ []string, stdout io.Writer)
 		defer os.RemoveAll(ref.bin)
 	}
 	var results []result
+	refDone := map[string]bool{}
 	for _, mode := range strings.Split(*modes, ",") {
-		if mode != "on" && mode != "off" {
-			return fmt.Errorf("-modes: %q is neither on nor off", mode)
+		if _, ok := sdkOf[mode]; !ok {
+			return fmt.Errorf("-modes: %q is not off, on or otel", mode)
 		}
-		if ref != nil {
-			refMode := map[string]string{"off": "bare", "on": "traced"}[mode]
+		refMode := map[string]string{"off": "bare", "on": "traced", "otel": "traced"}[mode]
+		if ref != nil && !refDone[refMode] { // on and otel are set beside the same traced run
+			refDone[refMode] = true
 			fmt.Fprintf(os.Stderr, "bench: reference %s\n", refMode)
 			r, err := ref.measure(ctx, root, refMode, *duration, *warmup, *conc)
 			if err != nil {
@@ -143,6 +149,22 @@ func run(ctx context.Context, args []string, environ []string, stdout io.Writer)
 	return nil
 }
 
+// sdkOf is the TRACING_SDK of each mode, "" for none; set always, so that a TRACING_SDK in
+// the caller's shell cannot make "on" measure the other SDK.
+var sdkOf = map[string]string{"off": "", "on": "jaeger", "otel": "otel"}
+
+// traced says whether a mode records spans: every mode but off.
+func traced(mode string) bool { return mode != "off" }
+
+// modeName is how a mode's row is labelled: "tracing on", "tracing otel"; a reference's
+// rows ("reference bare") are named already.
+func modeName(mode string) string {
+	if _, ok := sdkOf[mode]; ok {
+		return "tracing " + mode
+	}
+	return mode
+}
+
 func measure(ctx context.Context, root string, environ []string, mode string, d, warmup time.Duration, conc int) (result, error) {
 	res := result{Mode: mode, PeakRSS: map[string]int64{}}
 	logFile, err := os.CreateTemp("", "bench-"+mode+"-*.log")
@@ -152,7 +174,10 @@ func measure(ctx context.Context, root string, environ []string, mode string, d,
 	defer os.Remove(logFile.Name())
 	defer logFile.Close()
 
-	env := append(append([]string(nil), environ...), "JAEGER_DISABLED="+strconv.FormatBool(mode == "off"))
+	env := append(append([]string(nil), environ...), "JAEGER_DISABLED="+strconv.FormatBool(!traced(mode)))
+	if sdk := sdkOf[mode]; sdk != "" {
+		env = append(env, "TRACING_SDK="+sdk)
+	}
 	land, err := landscape.Start(ctx, landscape.Config{Dir: root, Environ: env, Stdout: logFile})
 	if err != nil {
 		return res, err
@@ -181,7 +206,7 @@ func measure(ctx context.Context, root string, environ []string, mode string, d,
 	}
 	land.Stop() // the services flush their spans and log their counts
 	stopped = true
-	if mode == "on" {
+	if traced(mode) {
 		time.Sleep(2 * time.Second) // Jaeger writes what it received
 		res.Spans.JaegerAccepted = -1
 		if after := jaegerAcceptedSpans(mode); after >= 0 && acceptedBefore >= 0 {
@@ -232,7 +257,7 @@ func tracerCounts(r io.Reader) (spanCounts, error) {
 // jaegerAcceptedSpans sums what Jaeger's receivers accepted so far, from the collector's
 // own Prometheus metrics; -1 when they cannot be read (or tracing is off).
 func jaegerAcceptedSpans(mode string) int64 {
-	if mode != "on" {
+	if !traced(mode) {
 		return -1
 	}
 	resp, err := http.Get("http://localhost:8888/metrics")
@@ -265,12 +290,12 @@ func printResults(w io.Writer, results []result, d time.Duration, conc int) {
 		byMode[r.Mode] = r
 		l := r.Load
 		spans := "-\t-\t-\t-"
-		if r.Mode == "on" {
+		if _, ok := sdkOf[r.Mode]; ok && traced(r.Mode) {
 			spans = fmt.Sprintf("%d\t%d\t%d\t%d", r.Spans.Reported, r.Spans.Dropped, r.Spans.Unconfirmed, r.Spans.Lost())
 		}
-		name := r.Mode
-		if name == "on" || name == "off" {
-			name = "tracelab tracing " + name
+		name := modeName(r.Mode)
+		if name != r.Mode {
+			name = "tracelab " + name
 		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t\n", name, l.Throughput,
 			l.Latency["p50"], l.Latency["p90"], l.Latency["p99"], l.Latency["p99_9"], l.Latency["max"],
@@ -286,10 +311,10 @@ func printResults(w io.Writer, results []result, d time.Duration, conc int) {
 	}
 	fmt.Fprintln(tw)
 	for _, r := range results {
-		if r.Mode != "on" && r.Mode != "off" {
+		if _, ok := sdkOf[r.Mode]; !ok {
 			continue
 		}
-		fmt.Fprintf(tw, "tracing %s\t", r.Mode)
+		fmt.Fprintf(tw, "%s\t", modeName(r.Mode))
 		for _, s := range services {
 			fmt.Fprintf(tw, "%.1f\t", float64(r.PeakRSS[s])/1024)
 		}
@@ -303,10 +328,7 @@ func printResults(w io.Writer, results []result, d time.Duration, conc int) {
 	fmt.Fprintf(tw, "run\t%s\ttotal\t\n", strings.Join(cols, "\t"))
 	refCols := map[string]string{"edge": "edge", "accountservice": "account", "quoteservice": "quote", "imageservice": "image"}
 	for _, r := range results {
-		name, total := r.Mode, 0.0
-		if name == "on" || name == "off" {
-			name = "tracing " + name
-		}
+		name, total := modeName(r.Mode), 0.0
 		fmt.Fprintf(tw, "%s\t", name)
 		for _, c := range cols {
 			v, ok := r.CPU[c]
@@ -325,11 +347,13 @@ func printResults(w io.Writer, results []result, d time.Duration, conc int) {
 	tw.Flush()
 
 	fmt.Fprintln(w)
-	on, hasOn := byMode["on"]
-	off, hasOff := byMode["off"]
-	if hasOn && hasOff && off.Load.Throughput > 0 {
-		fmt.Fprintf(w, "tracing on/off: throughput %.2f, p99 %.2f\n", on.Load.Throughput/off.Load.Throughput,
-			on.Load.Latency["p99"]/off.Load.Latency["p99"])
+	for _, pair := range [][2]string{{"on", "off"}, {"otel", "off"}, {"otel", "on"}} {
+		a, hasA := byMode[pair[0]]
+		b, hasB := byMode[pair[1]]
+		if hasA && hasB && b.Load.Throughput > 0 {
+			fmt.Fprintf(w, "tracing %s/%s: throughput %.2f, p99 %.2f\n", pair[0], pair[1], a.Load.Throughput/b.Load.Throughput,
+				a.Load.Latency["p99"]/b.Load.Latency["p99"])
+		}
 	}
 	for _, t := range targets(byMode) {
 		mark := "ok  "
@@ -361,7 +385,8 @@ func targets(byMode map[string]result) []target {
 	}
 	ratio("off", "reference bare", 0.85, 1.5)
 	ratio("on", "reference traced", 0.75, 1.5)
-	for _, mode := range []string{"off", "on"} {
+	ratio("otel", "reference traced", 0.75, 1.5)
+	for _, mode := range []string{"off", "on", "otel"} {
 		r, ok := byMode[mode]
 		if !ok {
 			continue
@@ -381,8 +406,8 @@ func targets(byMode map[string]result) []target {
 		}
 		ts = append(ts, target{fmt.Sprintf("tracing %s: peak RSS within 20 MiB per service, 30 MiB for the edge (closest: %s at %.1f MiB)",
 			mode, biggest, float64(r.PeakRSS[biggest])/1024), worst <= 1})
-		if mode == "on" {
-			ts = append(ts, target{fmt.Sprintf("tracing on: %d spans lost (want 0)", r.Spans.Lost()), r.Spans.Lost() == 0})
+		if traced(mode) {
+			ts = append(ts, target{fmt.Sprintf("tracing %s: %d spans lost (want 0)", mode, r.Spans.Lost()), r.Spans.Lost() == 0})
 		}
 	}
 	return ts

@@ -69,6 +69,7 @@ func TestTargets(t *testing.T) {
 		"off":              {Load: load(900, 12), PeakRSS: rss},
 		"reference traced": {Load: load(1000, 10)},
 		"on":               {Load: load(700, 20), PeakRSS: map[string]int64{"accountservice": 21 << 10}, Spans: spanCounts{Dropped: 1}},
+		"otel":             {Load: load(800, 14), PeakRSS: rss, Spans: spanCounts{Reported: 5, JaegerAccepted: 5}},
 	}
 	met := map[string]bool{}
 	for _, tg := range targets(byMode) {
@@ -80,6 +81,8 @@ func TestTargets(t *testing.T) {
 		"tracing on: throughput 0.70 of the reference traced (want >= 0.75)":                                         false,
 		"tracing on: p99 2.00 times the reference traced's (want <= 1.50)":                                           false,
 		"tracing on: 1 spans lost (want 0)":                                                                          false,
+		"tracing otel: throughput 0.80 of the reference traced (want >= 0.75)":                                       true,
+		"tracing otel: 0 spans lost (want 0)":                                                                        true,
 		"tracing off: peak RSS within 20 MiB per service, 30 MiB for the edge (closest: accountservice at 19.0 MiB)": true, // 19 of 20 is closer than 25 of 30
 		"tracing on: peak RSS within 20 MiB per service, 30 MiB for the edge (closest: accountservice at 21.0 MiB)":  false,
 	} {
