@@ -75,6 +75,8 @@ Every setting is an environment variable, passed on to the services:
   JAEGER_DISABLED    true: no Jaeger, no spans
   JAEGER_BIN         the Jaeger binary to start (else scripts/ensure-jaeger.sh finds or builds one)
   *_ADDR, *_URL      where services listen and find each other (see README); a URL follows its ADDR
+  TRACING_SDK        jaeger (the default) or otel, for every service; <NAME>_TRACING_SDK for one
+                     (ACCOUNTSERVICE_TRACING_SDK=otel), winning over TRACING_SDK
   LOG_LEVEL          debug, info, warn or error
 `
 
@@ -100,6 +102,9 @@ func summary(l *landscape.Landscape) []string {
 			lines = append(lines, row(s.Name, s.URL+"/healthz"))
 		}
 	}
+	if sdk := sdkRow(l); sdk != "" {
+		lines = append(lines, row("tracing SDK", sdk))
+	}
 	lines = append(lines,
 		row("VIP events", l.URL("vipservice")+"/vips"),
 		row("RabbitMQ", l.RabbitMQ),
@@ -116,6 +121,24 @@ func summary(l *landscape.Landscape) []string {
 		)
 	}
 	return lines
+}
+
+// sdkRow names the services that do not run the default jaeger SDK (TRACING_SDK,
+// <NAME>_TRACING_SDK: the workshop's lab 11), "" when none.
+func sdkRow(l *landscape.Landscape) string {
+	var others []string
+	for _, s := range l.Services {
+		if sdk := l.SDK[s.Name]; sdk != "" && sdk != "jaeger" {
+			others = append(others, s.Name+"="+sdk)
+		}
+	}
+	switch {
+	case len(others) == 0:
+		return ""
+	case len(others) == len(l.Services):
+		return "every service on " + l.SDK[l.Services[0].Name]
+	}
+	return strings.Join(others, ", ") + "; the others on jaeger"
 }
 
 func row(name, value string) string { return fmt.Sprintf("  %-16s%s", name, value) }

@@ -59,6 +59,9 @@ type Landscape struct {
 	JaegerReused bool
 	// RabbitMQ is the broker's AMQP URL, with its password hidden.
 	RabbitMQ string
+	// SDK is the tracing SDK each service runs on, by name: jaeger or otel (TRACING_SDK,
+	// or <NAME>_TRACING_SDK for one service).
+	SDK map[string]string
 
 	cfg   Config
 	out   *output
@@ -98,6 +101,13 @@ func Start(ctx context.Context, cfg Config) (*Landscape, error) {
 	}
 	l := newLandscape(cfg, names)
 	l.Services = urls
+	l.SDK = map[string]string{}
+	for _, s := range services {
+		l.SDK[s.name] = sdkOf(env, s)
+	}
+	if note := sdkNote(env); note != "" {
+		l.note("%s", note)
+	}
 
 	amqpURL := lookup(env, "AMQP_URL")
 	if amqpURL == "" {
@@ -155,7 +165,7 @@ func serviceProcesses(ctx context.Context, dir string, env []string, urls []Serv
 			name:  s.name,
 			path:  path,
 			dir:   dir,
-			env:   serviceEnv(env, s.name),
+			env:   serviceEnv(env, s),
 			ready: httpOK(urls[i].URL+"/healthz", s.tls),
 		})
 	}
