@@ -120,6 +120,18 @@ func spanNamed(t *testing.T, tr *jaegerapi.Trace, op string) *jaegerapi.Span {
 	return nil
 }
 
+// dropTag takes the tag key off s.
+func dropTag(t *testing.T, s *jaegerapi.Span, key string) {
+	t.Helper()
+	for i, kv := range s.Tags {
+		if kv.Key == key {
+			s.Tags = append(s.Tags[:i], s.Tags[i+1:]...)
+			return
+		}
+	}
+	t.Fatalf("span %q has no tag %s", s.OperationName, key)
+}
+
 func TestDiffReports(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -143,24 +155,10 @@ func TestDiffReports(t *testing.T) {
 			spanNamed(t, tr, "consume vipQueue").References[0].RefType = "CHILD_OF"
 		}, []string{`> vipservice "consume vipQueue": reference FOLLOWS_FROM in jaeger, CHILD_OF in otel`}},
 		{"a lost tag", "vip", func(t *testing.T, tr *jaegerapi.Trace) {
-			s := spanNamed(t, tr, "GET imageservice")
-			for i, kv := range s.Tags {
-				if kv.Key == "peer.service" {
-					s.Tags = append(s.Tags[:i], s.Tags[i+1:]...)
-					return
-				}
-			}
-			t.Fatal("no peer.service tag")
+			dropTag(t, spanNamed(t, tr, "GET imageservice"), "peer.service")
 		}, []string{`> accountservice "GET imageservice": tag peer.service="imageservice" in jaeger, absent in otel`}},
 		{"a lost baggage tag", "baggage", func(t *testing.T, tr *jaegerapi.Trace) {
-			s := spanNamed(t, tr, "consume vipQueue")
-			for i, kv := range s.Tags {
-				if kv.Key == "baggage.tenant" {
-					s.Tags = append(s.Tags[:i], s.Tags[i+1:]...)
-					return
-				}
-			}
-			t.Fatal("no baggage.tenant tag on the consumer")
+			dropTag(t, spanNamed(t, tr, "consume vipQueue"), "baggage.tenant")
 		}, []string{`"consume vipQueue": tag baggage.tenant="acme" in jaeger, absent in otel`}},
 		{"a tag of another type", "unknown", func(t *testing.T, tr *jaegerapi.Trace) {
 			s := spanNamed(t, tr, "GET /accounts/{id}")
@@ -178,14 +176,7 @@ func TestDiffReports(t *testing.T) {
 			s.Logs = s.Logs[1:]
 		}, []string{`> accountservice "GET /accounts/{id}": log 1 (`, `) in jaeger, absent in otel`}},
 		{"a lost error", "viperrors", func(t *testing.T, tr *jaegerapi.Trace) {
-			s := spanNamed(t, tr, "GET accountservice")
-			for i, kv := range s.Tags {
-				if kv.Key == "error" {
-					s.Tags = append(s.Tags[:i], s.Tags[i+1:]...)
-					return
-				}
-			}
-			t.Fatal("no error tag on the edge's client span")
+			dropTag(t, spanNamed(t, tr, "GET accountservice"), "error")
 		}, []string{`edge "GET accountservice": tag error=true in jaeger, absent in otel`}},
 		{"the consumer in a trace of its own", "vip", func(t *testing.T, tr *jaegerapi.Trace) {
 			s := spanNamed(t, tr, "consume vipQueue")
