@@ -102,7 +102,7 @@ func summary(l *landscape.Landscape) []string {
 			lines = append(lines, row(s.Name, s.URL+"/healthz"))
 		}
 	}
-	if sdk := sdkRow(l); sdk != "" {
+	if sdk := l.TracingSDKs(); sdk != "" {
 		lines = append(lines, row("tracing SDK", sdk))
 	}
 	lines = append(lines,
@@ -121,24 +121,6 @@ func summary(l *landscape.Landscape) []string {
 		)
 	}
 	return lines
-}
-
-// sdkRow names the services that do not run the default jaeger SDK (TRACING_SDK,
-// <NAME>_TRACING_SDK: the workshop's lab 11), "" when none.
-func sdkRow(l *landscape.Landscape) string {
-	var others []string
-	for _, s := range l.Services {
-		if sdk := l.SDK[s.Name]; sdk != "" && sdk != "jaeger" {
-			others = append(others, s.Name+"="+sdk)
-		}
-	}
-	switch {
-	case len(others) == 0:
-		return ""
-	case len(others) == len(l.Services):
-		return "every service on " + l.SDK[l.Services[0].Name]
-	}
-	return strings.Join(others, ", ") + "; the others on jaeger"
 }
 
 func row(name, value string) string { return fmt.Sprintf("  %-16s%s", name, value) }

@@ -55,11 +55,11 @@ func TestSummary(t *testing.T) {
 		t.Errorf("summary with every service on jaeger names an SDK:\n%s", got)
 	}
 	l.SDK = map[string]string{"quoteservice": "jaeger", "vipservice": "otel", "edge": "otel"}
-	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "tracing SDK     vipservice=otel, edge=otel; the others on jaeger") {
+	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "tracing SDK     jaeger for quoteservice; otel for vipservice, edge") {
 		t.Errorf("summary with two services on otel does not name them:\n%s", got)
 	}
 	l.SDK["quoteservice"] = "otel"
-	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "tracing SDK     every service on otel") {
+	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "tracing SDK     otel for every service") {
 		t.Errorf("summary with every service on otel does not say so:\n%s", got)
 	}
 

@@ -175,29 +175,33 @@ func sdkOf(shared []string, s service) string {
 	return "jaeger"
 }
 
-// sdkNote says, for the start of a run, which services run which tracing SDK: "" when
-// every one runs jaeger, the default.
-func sdkNote(shared []string) string {
+// describeSDKs says which of the services (names, in start order) run which tracing SDK:
+// "jaeger for quoteservice, edge; otel for accountservice", "otel for every service", or
+// "" when every one runs jaeger, the default.
+func describeSDKs(names []string, sdkOf map[string]string) string {
 	var sdks []string // in the order first met
-	names := map[string][]string{}
-	for _, s := range services {
-		sdk := sdkOf(shared, s)
-		if names[sdk] == nil {
+	by := map[string][]string{}
+	for _, name := range names {
+		sdk := sdkOf[name]
+		if sdk == "" {
+			sdk = "jaeger"
+		}
+		if by[sdk] == nil {
 			sdks = append(sdks, sdk)
 		}
-		names[sdk] = append(names[sdk], s.name)
+		by[sdk] = append(by[sdk], name)
 	}
 	switch {
-	case len(sdks) == 1 && sdks[0] == "jaeger":
+	case len(sdks) == 0 || len(sdks) == 1 && sdks[0] == "jaeger":
 		return ""
 	case len(sdks) == 1:
-		return "tracing SDK: " + sdks[0] + " for every service"
+		return sdks[0] + " for every service"
 	}
 	var parts []string
 	for _, sdk := range sdks {
-		parts = append(parts, sdk+" for "+strings.Join(names[sdk], ", "))
+		parts = append(parts, sdk+" for "+strings.Join(by[sdk], ", "))
 	}
-	return "tracing SDK: " + strings.Join(parts, "; ")
+	return strings.Join(parts, "; ")
 }
 
 // baseURL turns a listen address into the URL a local client uses: ":8080" and

@@ -135,24 +135,24 @@ func TestServiceEnvTracingSDK(t *testing.T) {
 			name:    "one service",
 			environ: []string{"ACCOUNTSERVICE_TRACING_SDK=otel"},
 			want:    map[string]string{"edge": "", "accountservice": "otel", "quoteservice": "", "imageservice": "", "vipservice": ""},
-			note:    "tracing SDK: jaeger for quoteservice, imageservice, vipservice, edge; otel for accountservice",
+			note:    "jaeger for quoteservice, imageservice, vipservice, edge; otel for accountservice",
 		},
 		{
 			name:    "all",
 			environ: []string{"TRACING_SDK=otel"},
 			want:    map[string]string{"edge": "otel", "accountservice": "otel", "quoteservice": "otel", "imageservice": "otel", "vipservice": "otel"},
-			note:    "tracing SDK: otel for every service",
+			note:    "otel for every service",
 		},
 		{
 			name:    "all but one",
 			environ: []string{"TRACING_SDK=otel", "VIPSERVICE_TRACING_SDK=jaeger", "EDGE_TRACING_SDK="},
 			want:    map[string]string{"edge": "otel", "accountservice": "otel", "quoteservice": "otel", "imageservice": "otel", "vipservice": "jaeger"},
-			note:    "tracing SDK: otel for quoteservice, imageservice, accountservice, edge; jaeger for vipservice",
+			note:    "otel for quoteservice, imageservice, accountservice, edge; jaeger for vipservice",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env, _, err := resolve(tt.environ, "/run")
+			env, urls, err := resolve(tt.environ, "/run")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,9 +175,13 @@ func TestServiceEnvTracingSDK(t *testing.T) {
 					t.Errorf("sdkOf(%s) = %q, want %q", s.name, got, want)
 				}
 			}
-			if len(services) == 5 { // the note names services: today's five
-				if got := sdkNote(env); got != tt.note {
-					t.Errorf("sdkNote(%q) = %q, want %q", tt.environ, got, tt.note)
+			l := &Landscape{Services: urls, SDK: map[string]string{}}
+			for _, s := range services {
+				l.SDK[s.name] = sdkOf(env, s)
+			}
+			if len(services) == 5 { // the line names services: today's five
+				if got := l.TracingSDKs(); got != tt.note {
+					t.Errorf("TracingSDKs() with %q = %q, want %q", tt.environ, got, tt.note)
 				}
 			}
 		})

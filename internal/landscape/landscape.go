@@ -105,8 +105,8 @@ func Start(ctx context.Context, cfg Config) (*Landscape, error) {
 	for _, s := range services {
 		l.SDK[s.name] = sdkOf(env, s)
 	}
-	if note := sdkNote(env); note != "" {
-		l.note("%s", note)
+	if sdks := l.TracingSDKs(); sdks != "" {
+		l.note("tracing SDK: %s", sdks)
 	}
 
 	amqpURL := lookup(env, "AMQP_URL")
@@ -233,6 +233,18 @@ func (l *Landscape) URL(name string) string {
 		}
 	}
 	return ""
+}
+
+// TracingSDKs says which services run which tracing SDK, when not every one runs jaeger,
+// the default: "jaeger for quoteservice, imageservice, vipservice, edge; otel for
+// accountservice" (ACCOUNTSERVICE_TRACING_SDK=otel make run), "otel for every service"
+// (TRACING_SDK=otel); "" when every one does.
+func (l *Landscape) TracingSDKs() string {
+	var names []string
+	for _, s := range l.Services {
+		names = append(names, s.Name)
+	}
+	return describeSDKs(names, l.SDK)
 }
 
 // Print writes text to the landscape's output in one piece, between the processes' lines.
