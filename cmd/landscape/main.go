@@ -75,6 +75,8 @@ Every setting is an environment variable, passed on to the services:
   JAEGER_DISABLED    true: no Jaeger, no spans
   JAEGER_BIN         the Jaeger binary to start (else scripts/ensure-jaeger.sh finds or builds one)
   *_ADDR, *_URL      where services listen and find each other (see README); a URL follows its ADDR
+  TRACING_SDK        jaeger (the default) or otel, for every service; <NAME>_TRACING_SDK for one
+                     (ACCOUNTSERVICE_TRACING_SDK=otel), winning over TRACING_SDK
   LOG_LEVEL          debug, info, warn or error
 `
 
@@ -99,6 +101,9 @@ func summary(l *landscape.Landscape) []string {
 		if s.Name != "edge" {
 			lines = append(lines, row(s.Name, s.URL+"/healthz"))
 		}
+	}
+	if sdk := l.TracingSDKs(); sdk != "" {
+		lines = append(lines, row("tracing SDK", sdk))
 	}
 	lines = append(lines,
 		row("VIP events", l.URL("vipservice")+"/vips"),

@@ -51,6 +51,18 @@ func TestSummary(t *testing.T) {
 		}
 	}
 
+	if strings.Contains(got, "tracing SDK") {
+		t.Errorf("summary with every service on jaeger names an SDK:\n%s", got)
+	}
+	l.SDK = map[string]string{"quoteservice": "jaeger", "vipservice": "otel", "edge": "otel"}
+	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "tracing SDK     jaeger for quoteservice; otel for vipservice, edge") {
+		t.Errorf("summary with two services on otel does not name them:\n%s", got)
+	}
+	l.SDK["quoteservice"] = "otel"
+	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "tracing SDK     otel for every service") {
+		t.Errorf("summary with every service on otel does not say so:\n%s", got)
+	}
+
 	l.Jaeger = ""
 	got = strings.Join(summary(l), "\n")
 	if !strings.Contains(got, "JAEGER_DISABLED=true") || strings.Contains(got, "/api/traces/") || strings.Contains(got, "make trace") {

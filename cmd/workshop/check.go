@@ -41,6 +41,8 @@ func check(ctx context.Context, e env, l lab, answer string) (bool, error) {
 		v, err = checkB3(ctx, e, st, answer)
 	case 10:
 		v, err = checkNewService(ctx, e)
+	case 11:
+		v, err = checkSameTrees(ctx, e, st)
 	}
 	if err != nil {
 		return false, err
@@ -324,4 +326,28 @@ func checkNewService(ctx context.Context, e env) (verdict, error) {
 		return verdict{}, err
 	}
 	return gradeNewService(traces, deps), nil
+}
+
+// lab 11 reads a VIP account, the request that crosses every service and the queue.
+const lab11Path = "/api/accounts/10000"
+
+// checkSameTrees compares the learner's own traffic since the setup: the newest request
+// made once wholly with the Jaeger client and once wholly with OpenTelemetry (the process
+// tags say which), both traces read once whole.
+func checkSameTrees(ctx context.Context, e env, st state) (verdict, error) {
+	traces, err := since(ctx, e, st, "edge", nil)
+	if err != nil {
+		return verdict{}, err
+	}
+	j, o, v, ok := lab11Pair(traces)
+	if !ok {
+		return v, nil
+	}
+	if j, err = settled(ctx, e, j.TraceID); err != nil {
+		return verdict{}, err
+	}
+	if o, err = settled(ctx, e, o.TraceID); err != nil {
+		return verdict{}, err
+	}
+	return gradeSameTrees(j, o), nil
 }

@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"tracelab/common/faults"
 	"tracelab/internal/jaegerapi"
+	"tracelab/internal/tracetree"
 )
 
 // verdict is a check's outcome: ✓ or ✗, the figures measured, a hint when it failed.
@@ -495,4 +497,132 @@ func gradeNewService(traces []jaegerapi.Trace, deps []jaegerapi.Dependency) verd
 	}
 	return pass("%s's server span is a child of accountservice's client span in %d of %d fresh traces; dependency accountservice -> %s, %d calls",
 		lab10Service, children, len(traces), lab10Service, edge)
+}
+
+// --- lab 11: moving to OpenTelemetry ---------------------------------------------------
+
+// lab11Request is what a trace is the trace of: the path the edge's root span was asked
+// for. Only the same request makes the same tree (a VIP read has the AMQP hop, another
+// account not).
+func lab11Request(t jaegerapi.Trace) string {
+	r, ok := root(t)
+	if !ok {
+		return ""
+	}
+	raw, _ := r.Tag("http.url")
+	u, err := url.Parse(raw)
+	if err != nil || u.Path == "" {
+		return r.OperationName
+	}
+	return u.Path
+}
+
+// lab11Pair picks, among the traces since the setup (oldest first), the newest request
+// that has a trace made wholly with OpenTelemetry and one made wholly with the Jaeger
+// client. When there is none, it returns the ✗ that says what to send.
+func lab11Pair(traces []jaegerapi.Trace) (jaegerTrace, otelTrace jaegerapi.Trace, v verdict, ok bool) {
+	bySDK := map[string]int{}
+	newestJaeger := map[string]jaegerapi.Trace{}
+	for _, t := range traces {
+		sdk := tracetree.SDK(t)
+		bySDK[sdk]++
+		if sdk == tracetree.SDKJaeger {
+			newestJaeger[lab11Request(t)] = t
+		}
+	}
+	counted := fmt.Sprintf("since the setup: %d traces made with the Jaeger client, %d with OpenTelemetry, %d with both",
+		bySDK[tracetree.SDKJaeger], bySDK[tracetree.SDKOTel], bySDK[tracetree.SDKMixed])
+	for i := len(traces) - 1; i >= 0; i-- {
+		if tracetree.SDK(traces[i]) != tracetree.SDKOTel {
+			continue
+		}
+		if j, found := newestJaeger[lab11Request(traces[i])]; found {
+			return j, traces[i], verdict{}, true
+		}
+	}
+	var hint string
+	switch {
+	case bySDK[tracetree.SDKJaeger] == 0 && bySDK[tracetree.SDKOTel] == 0 && bySDK[tracetree.SDKMixed] == 0:
+		hint = "send a request through the edge: curl -k -i <edge>" + lab11Path
+	case bySDK[tracetree.SDKJaeger] == 0:
+		hint = "make the same request with the Jaeger client too: make run without TRACING_SDK, then curl -k -i <edge>" + lab11Path
+	case bySDK[tracetree.SDKOTel] == 0 && bySDK[tracetree.SDKMixed] > 0:
+		hint = "a trace made by both SDKs is still one trace, as it should be; now move every service: TRACING_SDK=otel make run, and send the same request"
+	case bySDK[tracetree.SDKOTel] == 0:
+		hint = "move the services to OpenTelemetry (one: ACCOUNTSERVICE_TRACING_SDK=otel make run; all: TRACING_SDK=otel make run), then send the same request"
+	default:
+		hint = "send the same request with each SDK: " + lab11Path + " once before the switch and once after"
+		counted += ", and none of the same request in both"
+	}
+	return jaegerapi.Trace{}, jaegerapi.Trace{}, failf(hint, "%s", counted), false
+}
+
+// gradeSameTrees compares the canonical trees (internal/tracetree) of the same request
+// made with the Jaeger client (j) and with OpenTelemetry (o): they must be equal. It says
+// what changed on the way, which the tree leaves out.
+func gradeSameTrees(j, o jaegerapi.Trace) verdict {
+	if sdk := tracetree.SDK(j); sdk != tracetree.SDKJaeger {
+		return failf("send the request again, and check when its spans are all in",
+			"trace %s turned out to be made with %q once whole, not with the Jaeger client alone", j.TraceID, sdk)
+	}
+	if sdk := tracetree.SDK(o); sdk != tracetree.SDKOTel {
+		return failf("move every service, not only some: TRACING_SDK=otel make run",
+			"trace %s turned out to be made with %q once whole, not with OpenTelemetry alone", o.TraceID, sdk)
+	}
+	jt, ot := tracetree.Build(j), tracetree.Build(o)
+	request := lab11Request(o)
+	if diffs := tracetree.Diff("jaeger", jt, "otel", ot); len(diffs) > 0 {
+		shown := diffs[:min(len(diffs), 3)]
+		return failf("both traces must be whole: send the request once more and check a few seconds later; a difference that stays is one the migration lost",
+			"%s: trace %s (Jaeger client) and trace %s (OpenTelemetry) differ in %d places: %s",
+			request, j.TraceID, o.TraceID, len(diffs), strings.Join(shown, "; "))
+	}
+	v := pass("%s: trace %s (Jaeger client) and trace %s (OpenTelemetry) have the same tree: %d spans, %d services, %d root",
+		request, j.TraceID, o.TraceID, ot.Count(), len(ot.Services()), len(ot.Roots))
+	v.figures = append(v.figures,
+		fmt.Sprintf("what changed: trace ids of %d and %d hex digits", len(j.TraceID), len(o.TraceID)),
+		"process tags only with the Jaeger client: "+strings.Join(onlyIn(processTags(j), processTags(o)), ", "),
+		"only with OpenTelemetry: "+strings.Join(onlyIn(processTags(o), processTags(j)), ", "),
+		"span tags only with OpenTelemetry: "+strings.Join(onlyIn(spanTags(o), spanTags(j)), ", "))
+	return v
+}
+
+// processTags are the keys of the trace's process tags; spanTags of its span tags, and
+// span.kind=internal as a key of its own (the Jaeger client writes no kind for internal work).
+func processTags(t jaegerapi.Trace) map[string]bool {
+	keys := map[string]bool{}
+	for _, p := range t.Processes {
+		for _, kv := range p.Tags {
+			keys[kv.Key] = true
+		}
+	}
+	return keys
+}
+
+func spanTags(t jaegerapi.Trace) map[string]bool {
+	keys := map[string]bool{}
+	for _, s := range t.Spans {
+		for _, kv := range s.Tags {
+			keys[kv.Key] = true
+			if kv.Key == "span.kind" && fmt.Sprint(kv.Value) == "internal" {
+				keys["span.kind=internal"] = true
+			}
+		}
+	}
+	return keys
+}
+
+// onlyIn lists, sorted, the keys of a that b lacks; "none" when there are none.
+func onlyIn(a, b map[string]bool) []string {
+	var out []string
+	for k := range a {
+		if !b[k] {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return []string{"none"}
+	}
+	sort.Strings(out)
+	return out
 }

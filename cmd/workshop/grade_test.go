@@ -366,3 +366,95 @@ func TestGradeNewService(t *testing.T) {
 		})
 	}
 }
+
+// madeWith gives every process of t the tags of the SDK that reported it, as Jaeger v2
+// shows them: sdk, unless the service is in others (service: SDK), and asks the edge for path.
+func madeWith(t jaegerapi.Trace, path, sdk string, others map[string]string) jaegerapi.Trace {
+	tags := map[string][]jaegerapi.KV{
+		"jaeger": {{Key: "client-uuid", Type: "string", Value: "19fdc226e1e05ce0"},
+			{Key: "opencensus.exporterversion", Type: "string", Value: "Jaeger-Go-2.30.0"}},
+		"otel": {{Key: "telemetry.sdk.language", Type: "string", Value: "go"},
+			{Key: "telemetry.sdk.name", Type: "string", Value: "opentelemetry"}},
+	}
+	procs := map[string]jaegerapi.Process{}
+	for id, p := range t.Processes {
+		s := sdk
+		if o, ok := others[p.ServiceName]; ok {
+			s = o
+		}
+		p.Tags = tags[s]
+		procs[id] = p
+	}
+	t.Processes = procs
+	spans := append([]jaegerapi.Span(nil), t.Spans...)
+	for i := range spans {
+		if len(spans[i].References) == 0 {
+			spans[i].Tags = append(append([]jaegerapi.KV(nil), spans[i].Tags...),
+				jaegerapi.KV{Key: "http.url", Type: "string", Value: "https://localhost:8765" + path})
+		}
+	}
+	t.Spans = spans
+	return t
+}
+
+func TestLab11Pair(t *testing.T) {
+	const otelID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	jaegerVIP := madeWith(fakeVIP("1111111111111111", 10, nil), lab11Path, "jaeger", nil)
+	otelVIP := madeWith(fakeVIP(otelID, 10, nil), lab11Path, "otel", nil)
+	mixedVIP := madeWith(fakeVIP("3333333333333333", 10, nil), lab11Path, "jaeger", map[string]string{"accountservice": "otel"})
+	otelOther := madeWith(fakeRead("5555555555555555", 2, 2), "/api/accounts/10001", "otel", nil)
+	tests := []struct {
+		name   string
+		traces []jaegerapi.Trace
+		ok     bool
+		hint   string
+	}{
+		{"nothing", nil, false, "send a request"},
+		{"only the Jaeger client", []jaegerapi.Trace{jaegerVIP}, false, "ACCOUNTSERVICE_TRACING_SDK=otel"},
+		{"one service moved", []jaegerapi.Trace{jaegerVIP, mixedVIP}, false, "move every service"},
+		{"only OpenTelemetry", []jaegerapi.Trace{otelVIP}, false, "with the Jaeger client too"},
+		{"another request", []jaegerapi.Trace{jaegerVIP, otelOther}, false, "the same request"},
+		{"both", []jaegerapi.Trace{jaegerVIP, mixedVIP, otelOther, otelVIP}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, o, v, ok := lab11Pair(tt.traces)
+			if ok != tt.ok || !strings.Contains(v.hint, tt.hint) {
+				t.Errorf("lab11Pair = %v, %+v, want %v with a hint saying %q", ok, v, tt.ok, tt.hint)
+			}
+			if ok && (j.TraceID != jaegerVIP.TraceID || o.TraceID != otelID) {
+				t.Errorf("lab11Pair = %s, %s, want %s, %s", j.TraceID, o.TraceID, jaegerVIP.TraceID, otelID)
+			}
+		})
+	}
+}
+
+func TestGradeSameTrees(t *testing.T) {
+	const otelID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	j := madeWith(fakeVIP("1111111111111111", 10, nil), lab11Path, "jaeger", nil)
+	o := madeWith(fakeVIP(otelID, 30, nil), lab11Path, "otel", nil) // other timings: the same tree
+	// The outbox write, internal work, as OpenTelemetry records it.
+	o.Spans[4].Tags = []jaegerapi.KV{
+		{Key: "span.kind", Type: "string", Value: "internal"}, {Key: "otel.scope.name", Type: "string", Value: "tracelab/common/tracing"}}
+	v := gradeSameTrees(j, o)
+	text := strings.Join(v.figures, "; ")
+	if !v.ok {
+		t.Fatalf("gradeSameTrees(the same VIP read) = ✗ %s, want ✓", text)
+	}
+	for _, want := range []string{"same tree: 7 spans, 3 services", "16 and 32 hex digits", "only with OpenTelemetry: telemetry.sdk.language",
+		"span tags only with OpenTelemetry: otel.scope.name, span.kind=internal"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("gradeSameTrees = %q, want it to say %q", text, want)
+		}
+	}
+
+	lost := madeWith(fakeVIP(otelID, 10, nil), lab11Path, "otel", nil)
+	lost.Spans[6].References[0].RefType = "CHILD_OF" // the consumer no longer FOLLOWS_FROM
+	if v := gradeSameTrees(j, lost); v.ok || !strings.Contains(strings.Join(v.figures, ""), "reference FOLLOWS_FROM in jaeger, CHILD_OF in otel") {
+		t.Errorf("gradeSameTrees(a consumer turned CHILD_OF) = %+v, want ✗ naming the reference", v)
+	}
+	mixed := madeWith(fakeVIP(otelID, 10, nil), lab11Path, "otel", map[string]string{"vipservice": "jaeger"})
+	if v := gradeSameTrees(j, mixed); v.ok || !strings.Contains(v.hint, "every service") {
+		t.Errorf("gradeSameTrees(a mixed trace) = %+v, want ✗ saying to move every service", v)
+	}
+}

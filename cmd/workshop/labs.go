@@ -27,6 +27,7 @@ var labs = []lab{
 	{8, "what-tracing-costs", "What tracing costs"},
 	{9, "jaeger-and-zipkin", "Jaeger and Zipkin"},
 	{10, "build-a-new-service", "Build a new service"},
+	{11, "moving-to-opentelemetry", "Moving to OpenTelemetry"},
 }
 
 func (l lab) dir(e env) string { return filepath.Join(e.labsDir, fmt.Sprintf("%02d-%s", l.n, l.slug)) }

@@ -70,6 +70,16 @@ func setup(ctx context.Context, e env, l lab) error {
 		fmt.Fprintf(out, "Make the service, call it from accountservice's GET /accounts/{id}/greeting, restart:\n")
 		fmt.Fprintf(out, "  make new-service NAME=%s\n  (Ctrl-C, make run)\n  %s%s\n", lab10Service, curl, lab10Path)
 		fmt.Fprintf(out, "Then: make check LAB=10\n")
+	case 11:
+		id, _, err := get(ctx, e, lab11Path, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "Read a VIP account with the landscape as it runs now: trace %s.\n", id)
+		fmt.Fprintf(out, "Move one service to OpenTelemetry, then all (Ctrl-C in the make run terminal, then):\n")
+		fmt.Fprintf(out, "  ACCOUNTSERVICE_TRACING_SDK=otel make run\n  TRACING_SDK=otel make run\n")
+		fmt.Fprintf(out, "and after each the same request:\n  %s%s\n  make trace ID=<X-Trace-Id>\n", curl, lab11Path)
+		fmt.Fprintf(out, "Then: make check LAB=11\n")
 	}
 	if err := saveState(e, l, st); err != nil {
 		return err

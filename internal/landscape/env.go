@@ -13,6 +13,7 @@ import (
 type service struct {
 	name    string
 	addrEnv string   // the variable that sets where it listens
+	sdkEnv  string   // the variable that sets its tracing SDK alone, over TRACING_SDK
 	addr    string   // where it listens when addrEnv is not set
 	tls     bool     // edge serves HTTPS
 	urlEnvs []string // variables through which others reach it: they follow addrEnv unless set
@@ -83,7 +84,7 @@ func parseServices(txt string) ([]service, error) {
 			return nil, fmt.Errorf("line %d: port %q of %s is not a port", i+1, port, name)
 		}
 		prefix := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		s := service{name: name, addrEnv: prefix + "_ADDR", addr: "127.0.0.1:" + port}
+		s := service{name: name, addrEnv: prefix + "_ADDR", sdkEnv: prefix + "_TRACING_SDK", addr: "127.0.0.1:" + port}
 		switch kind {
 		case "http", "consumer":
 			s.urlEnvs = append([]string{prefix + "_URL"}, extraURLEnvs[name]...)
@@ -152,11 +153,55 @@ func resolve(environ []string, runDir string) ([]string, []Service, error) {
 	return env, urls, nil
 }
 
-// serviceEnv is the shared environment plus the tracer's name for one service. It is set
-// even when the caller set JAEGER_SERVICE_NAME: one name for all would merge every service
-// into one in Jaeger.
-func serviceEnv(shared []string, name string) []string {
-	return setenv(shared, "JAEGER_SERVICE_NAME", name)
+// serviceEnv is the shared environment plus what is one service's own: the tracer's name,
+// set even when the caller set JAEGER_SERVICE_NAME (one name for all would merge every
+// service into one in Jaeger), and its tracing SDK (sdkOf).
+func serviceEnv(shared []string, s service) []string {
+	env := setenv(shared, "JAEGER_SERVICE_NAME", s.name)
+	if sdk := lookup(shared, s.sdkEnv); sdk != "" {
+		env = setenv(env, "TRACING_SDK", sdk)
+	}
+	return env
+}
+
+// sdkOf is the tracing SDK service s runs on: <NAME>_TRACING_SDK when set, so that
+// ACCOUNTSERVICE_TRACING_SDK=otel make run moves one service to OpenTelemetry (the
+// workshop's lab 11), else TRACING_SDK, which moves them all, else jaeger, common/tracing's
+// default.
+func sdkOf(shared []string, s service) string {
+	if sdk := lookup(serviceEnv(shared, s), "TRACING_SDK"); sdk != "" {
+		return sdk
+	}
+	return "jaeger"
+}
+
+// describeSDKs says which of the services (names, in start order) run which tracing SDK:
+// "jaeger for quoteservice, edge; otel for accountservice", "otel for every service", or
+// "" when every one runs jaeger, the default.
+func describeSDKs(names []string, sdkOf map[string]string) string {
+	var sdks []string // in the order first met
+	by := map[string][]string{}
+	for _, name := range names {
+		sdk := sdkOf[name]
+		if sdk == "" {
+			sdk = "jaeger"
+		}
+		if by[sdk] == nil {
+			sdks = append(sdks, sdk)
+		}
+		by[sdk] = append(by[sdk], name)
+	}
+	switch {
+	case len(sdks) == 0 || len(sdks) == 1 && sdks[0] == "jaeger":
+		return ""
+	case len(sdks) == 1:
+		return sdks[0] + " for every service"
+	}
+	var parts []string
+	for _, sdk := range sdks {
+		parts = append(parts, sdk+" for "+strings.Join(by[sdk], ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // baseURL turns a listen address into the URL a local client uses: ":8080" and

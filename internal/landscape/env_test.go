@@ -81,7 +81,7 @@ func TestResolve(t *testing.T) {
 				t.Fatalf("resolve(%q) error: %v", tt.environ, err)
 			}
 			for _, s := range services {
-				senv := serviceEnv(env, s.name)
+				senv := serviceEnv(env, s)
 				for key, want := range tt.want {
 					if got := lookup(senv, key); got != want {
 						t.Errorf("%s's %s = %q, want %q", s.name, key, got, want)
@@ -102,7 +102,7 @@ func TestServiceEnvNamesTheTracer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range services {
-		senv := serviceEnv(env, s.name)
+		senv := serviceEnv(env, s)
 		if got := lookup(senv, "JAEGER_SERVICE_NAME"); got != s.name {
 			t.Errorf("serviceEnv(%s) JAEGER_SERVICE_NAME = %q, want %q", s.name, got, s.name)
 		}
@@ -115,6 +115,76 @@ func TestServiceEnvNamesTheTracer(t *testing.T) {
 	}
 	if got := lookup(env, "JAEGER_SERVICE_NAME"); got != "everyone" {
 		t.Errorf("serviceEnv changed the shared environment: JAEGER_SERVICE_NAME = %q, want everyone", got)
+	}
+}
+
+func TestServiceEnvTracingSDK(t *testing.T) {
+	// TRACING_SDK moves every service; <NAME>_TRACING_SDK moves one, and wins over it.
+	tests := []struct {
+		name    string
+		environ []string
+		want    map[string]string // each service's TRACING_SDK, "" for unset (jaeger)
+		note    string
+	}{
+		{
+			name:    "default",
+			environ: []string{"PATH=/bin"},
+			want:    map[string]string{"edge": "", "accountservice": "", "quoteservice": "", "imageservice": "", "vipservice": ""},
+		},
+		{
+			name:    "one service",
+			environ: []string{"ACCOUNTSERVICE_TRACING_SDK=otel"},
+			want:    map[string]string{"edge": "", "accountservice": "otel", "quoteservice": "", "imageservice": "", "vipservice": ""},
+			note:    "jaeger for quoteservice, imageservice, vipservice, edge; otel for accountservice",
+		},
+		{
+			name:    "all",
+			environ: []string{"TRACING_SDK=otel"},
+			want:    map[string]string{"edge": "otel", "accountservice": "otel", "quoteservice": "otel", "imageservice": "otel", "vipservice": "otel"},
+			note:    "otel for every service",
+		},
+		{
+			name:    "all but one",
+			environ: []string{"TRACING_SDK=otel", "VIPSERVICE_TRACING_SDK=jaeger", "EDGE_TRACING_SDK="},
+			want:    map[string]string{"edge": "otel", "accountservice": "otel", "quoteservice": "otel", "imageservice": "otel", "vipservice": "jaeger"},
+			note:    "otel for quoteservice, imageservice, accountservice, edge; jaeger for vipservice",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, urls, err := resolve(tt.environ, "/run")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range services {
+				want, known := tt.want[s.name]
+				if !known { // a service of make new-service follows TRACING_SDK
+					want = lookup(tt.environ, "TRACING_SDK")
+				}
+				senv := serviceEnv(env, s)
+				if got := lookup(senv, "TRACING_SDK"); got != want {
+					t.Errorf("%s's TRACING_SDK = %q, want %q", s.name, got, want)
+				}
+				if n := countKey(senv, "TRACING_SDK"); n > 1 {
+					t.Errorf("%s's environment has TRACING_SDK %d times, want once at most", s.name, n)
+				}
+				if want == "" {
+					want = "jaeger"
+				}
+				if got := sdkOf(env, s); got != want {
+					t.Errorf("sdkOf(%s) = %q, want %q", s.name, got, want)
+				}
+			}
+			l := &Landscape{Services: urls, SDK: map[string]string{}}
+			for _, s := range services {
+				l.SDK[s.name] = sdkOf(env, s)
+			}
+			if len(services) == 5 { // the line names services: today's five
+				if got := l.TracingSDKs(); got != tt.note {
+					t.Errorf("TracingSDKs() with %q = %q, want %q", tt.environ, got, tt.note)
+				}
+			}
+		})
 	}
 }
 
@@ -211,12 +281,12 @@ func TestServicesTxt(t *testing.T) {
 		t.Fatalf("parseServices: %v", err)
 	}
 	want2 := []service{
-		{name: "ledger-x", addrEnv: "LEDGER_X_ADDR", addr: "127.0.0.1:9090", urlEnvs: []string{"LEDGER_X_URL"}},
-		{name: "edge", addrEnv: "EDGE_ADDR", addr: ":8765", tls: true},
+		{name: "ledger-x", addrEnv: "LEDGER_X_ADDR", sdkEnv: "LEDGER_X_TRACING_SDK", addr: "127.0.0.1:9090", urlEnvs: []string{"LEDGER_X_URL"}},
+		{name: "edge", addrEnv: "EDGE_ADDR", sdkEnv: "EDGE_TRACING_SDK", addr: ":8765", tls: true},
 	}
 	for i := range want2 {
 		g, w := list[i], want2[i]
-		if g.name != w.name || g.addrEnv != w.addrEnv || g.addr != w.addr || g.tls != w.tls || !slices.Equal(g.urlEnvs, w.urlEnvs) {
+		if g.name != w.name || g.addrEnv != w.addrEnv || g.sdkEnv != w.sdkEnv || g.addr != w.addr || g.tls != w.tls || !slices.Equal(g.urlEnvs, w.urlEnvs) {
 			t.Errorf("parseServices line %d = %+v, want %+v", i+1, g, w)
 		}
 	}

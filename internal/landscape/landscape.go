@@ -59,6 +59,9 @@ type Landscape struct {
 	JaegerReused bool
 	// RabbitMQ is the broker's AMQP URL, with its password hidden.
 	RabbitMQ string
+	// SDK is the tracing SDK each service runs on, by name: jaeger or otel (TRACING_SDK,
+	// or <NAME>_TRACING_SDK for one service).
+	SDK map[string]string
 
 	cfg   Config
 	out   *output
@@ -98,6 +101,13 @@ func Start(ctx context.Context, cfg Config) (*Landscape, error) {
 	}
 	l := newLandscape(cfg, names)
 	l.Services = urls
+	l.SDK = map[string]string{}
+	for _, s := range services {
+		l.SDK[s.name] = sdkOf(env, s)
+	}
+	if sdks := l.TracingSDKs(); sdks != "" {
+		l.note("tracing SDK: %s", sdks)
+	}
 
 	amqpURL := lookup(env, "AMQP_URL")
 	if amqpURL == "" {
@@ -155,7 +165,7 @@ func serviceProcesses(ctx context.Context, dir string, env []string, urls []Serv
 			name:  s.name,
 			path:  path,
 			dir:   dir,
-			env:   serviceEnv(env, s.name),
+			env:   serviceEnv(env, s),
 			ready: httpOK(urls[i].URL+"/healthz", s.tls),
 		})
 	}
@@ -223,6 +233,18 @@ func (l *Landscape) URL(name string) string {
 		}
 	}
 	return ""
+}
+
+// TracingSDKs says which services run which tracing SDK, when not every one runs jaeger,
+// the default: "jaeger for quoteservice, imageservice, vipservice, edge; otel for
+// accountservice" (ACCOUNTSERVICE_TRACING_SDK=otel make run), "otel for every service"
+// (TRACING_SDK=otel); "" when every one does.
+func (l *Landscape) TracingSDKs() string {
+	var names []string
+	for _, s := range l.Services {
+		names = append(names, s.Name)
+	}
+	return describeSDKs(names, l.SDK)
 }
 
 // Print writes text to the landscape's output in one piece, between the processes' lines.
