@@ -18,7 +18,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	otelbridge "go.opentelemetry.io/otel/bridge/opentracing"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/zipkin"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -31,32 +33,93 @@ const (
 	SDKOTel   = "otel"   // the OpenTelemetry Go SDK behind its OpenTracing bridge
 )
 
-// otlpDestination names the one destination of the otel mode in Closer's counts and line.
-const otlpDestination = "otlp"
+// The destinations of the otel mode, as Closer's counts and line name them.
+const (
+	otlpDestination   = "otlp"
+	zipkinDestination = "zipkin"
+)
+
+// The OTLP transports of the otel mode (OTEL_EXPORTER_OTLP_PROTOCOL's values).
+const (
+	OTLPHTTP = "http/protobuf" // the default: Jaeger's :4318
+	OTLPGRPC = "grpc"          // Jaeger's :4317
+)
+
+// otelDestination is one exporter of the otel mode and the name its spans are counted under.
+type otelDestination struct {
+	name     string
+	exporter sdktrace.SpanExporter
+}
 
 // newOTel builds the OpenTelemetry SDK and hands back an OpenTracing tracer from its
-// bridge, so the services keep their OpenTracing code. Spans go by OTLP over HTTP to the
-// endpoint of the standard OTEL_EXPORTER_OTLP_* variables (Jaeger's :4318 by default),
-// which the exporter reads itself.
+// bridge, so the services keep their OpenTracing code. Spans go by OTLP (over HTTP, or gRPC
+// with OTLPGRPC) to the endpoint of the standard OTEL_EXPORTER_OTLP_* variables (Jaeger's
+// :4318 or :4317 by default), which the exporter reads itself, and to ZIPKIN_ENDPOINT when
+// it is set.
 func newOTel(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
+	// The exporters' failed exports reach OpenTelemetry's global error handler: the service's log.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Error("otel: " + err.Error()) }))
+	var dests []otelDestination
+	if s.OTLPProtocol != "" {
+		exporter, err := newOTLPExporter(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("otlp exporter: %w", err)
+		}
+		dests = append(dests, otelDestination{otlpDestination, exporter})
+	}
+	if s.ZipkinEndpoint != "" {
+		v2 := zipkinV2Endpoint(s.ZipkinEndpoint)
+		log.Info("TRACING_SDK=otel sends Zipkin's v2 JSON, to the v2 path of ZIPKIN_ENDPOINT's host",
+			"zipkin.endpoint", s.ZipkinEndpoint, "zipkin.v2_endpoint", v2)
+		// The exporter's default client never gives up on a POST; the Jaeger client's
+		// transports give up after five seconds, and so does this one.
+		exporter, err := zipkin.New(v2, zipkin.WithClient(&http.Client{Timeout: 5 * time.Second}))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zipkin exporter: %w", err)
+		}
+		dests = append(dests, otelDestination{zipkinDestination, exporter})
+	}
+	if len(dests) == 0 { // SettingsFromEnv refuses JAEGER_ENDPOINT=off without ZIPKIN_ENDPOINT
+		return nil, nil, fmt.Errorf("tracing: no destination for spans: JAEGER_ENDPOINT=off and no ZIPKIN_ENDPOINT")
+	}
+	return newOTelTracer(s, dests, log)
+}
+
+// newOTLPExporter is the OTLP exporter of s.OTLPProtocol. The exporters read the
+// OTEL_EXPORTER_OTLP_* variables themselves; s.OTLPEndpoint is set when none of them names
+// an endpoint. An http:// endpoint means plaintext, as Jaeger's receivers speak by default.
+func newOTLPExporter(s Settings) (sdktrace.SpanExporter, error) {
+	ctx := context.Background()
+	if s.OTLPProtocol == OTLPGRPC {
+		var opts []otlptracegrpc.Option
+		if s.OTLPEndpoint != "" {
+			opts = append(opts, otlptracegrpc.WithEndpointURL(s.OTLPEndpoint))
+		}
+		return otlptracegrpc.New(ctx, opts...)
+	}
 	var opts []otlptracehttp.Option
 	if s.OTLPEndpoint != "" {
 		opts = append(opts, otlptracehttp.WithEndpointURL(s.OTLPEndpoint))
 	}
-	if s.ZipkinEndpoint != "" {
-		log.Warn("ZIPKIN_ENDPOINT is not used with TRACING_SDK=otel: spans go by OTLP only", "zipkin.endpoint", s.ZipkinEndpoint)
-	}
-	// The exporter's failed POSTs reach OpenTelemetry's global error handler: the service's log.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Error("otel: " + err.Error()) }))
-	exporter, err := otlptracehttp.New(context.Background(), opts...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("otlp exporter: %w", err)
-	}
-	return newOTelTracer(s, exporter, log)
+	return otlptracehttp.New(ctx, opts...)
 }
 
-// newOTelTracer is newOTel with the exporter given: the tests pass an in-memory one.
-func newOTelTracer(s Settings, exporter sdktrace.SpanExporter, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
+// zipkinV2Endpoint is where the otel mode posts Zipkin spans: ZIPKIN_ENDPOINT names the v1
+// endpoint, which the jaeger mode needs (checkZipkinEndpoint), and OpenTelemetry's Zipkin
+// exporter speaks v2 only, so it posts to /api/v2/spans on the same host. The Zipkin server
+// and Jaeger's Zipkin receiver serve both, so one setting works in both modes.
+func zipkinV2Endpoint(v1 string) string {
+	u, err := url.Parse(v1)
+	if err != nil { // checked by SettingsFromEnv
+		return v1
+	}
+	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, Path: "/api/v2/spans"}).String()
+}
+
+// newOTelTracer is newOTel with the exporters given: the tests pass in-memory ones. Each
+// destination has its own batch processor, and so its own queue, as each has its own
+// reporter in the jaeger mode: a slow Zipkin does not hold up Jaeger.
+func newOTelTracer(s Settings, dests []otelDestination, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
 	counts := newCounts()
 	ctx := context.Background()
 	attrs := []attribute.KeyValue{attribute.String("service.name", s.ServiceName)}
@@ -70,30 +133,35 @@ func newOTelTracer(s Settings, exporter sdktrace.SpanExporter, log *slog.Logger)
 	if err != nil {
 		return nil, nil, fmt.Errorf("otel resource: %w", err)
 	}
-	// Sized like the Jaeger reporter (see DefaultBatchSize), and blocking: the SDK's batch
-	// processor drops a span silently when its queue is full; blocking makes the request
-	// wait instead, so no span is dropped at load.
-	batcher := sdktrace.NewBatchSpanProcessor(countingExporter{exporter, counts},
-		sdktrace.WithMaxQueueSize(s.QueueSize),
-		sdktrace.WithMaxExportBatchSize(min(DefaultBatchSize, s.QueueSize)),
-		sdktrace.WithBatchTimeout(s.FlushInterval),
-		sdktrace.WithBlocking(),
-	)
-	tp := sdktrace.NewTracerProvider(
+	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(debugSampler{s.OTelSampler}),
 		sdktrace.WithSpanProcessor(countingProcessor{counts}),
-		sdktrace.WithSpanProcessor(batcher),
-	)
+	}
+	var names []string
+	for _, d := range dests {
+		// Sized like the Jaeger reporter (see DefaultBatchSize), and blocking: the SDK's
+		// batch processor drops a span silently when its queue is full; blocking makes the
+		// request wait instead, so no span is dropped at load.
+		opts = append(opts, sdktrace.WithSpanProcessor(sdktrace.NewBatchSpanProcessor(
+			countingExporter{d.exporter, d.name, counts},
+			sdktrace.WithMaxQueueSize(s.QueueSize),
+			sdktrace.WithMaxExportBatchSize(min(DefaultBatchSize, s.QueueSize)),
+			sdktrace.WithBatchTimeout(s.FlushInterval),
+			sdktrace.WithBlocking(),
+		)))
+		names = append(names, d.name)
+	}
+	tp := sdktrace.NewTracerProvider(opts...)
 	bridge, _ := otelbridge.NewTracerPair(tp.Tracer("tracelab/common/tracing"))
 	bridge.SetWarningHandler(func(msg string) { log.Debug("otel bridge: " + strings.TrimSpace(msg)) })
 	bridge.SetTextMapPropagator(otelPropagator)
 	closeTP := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return tp.Shutdown(ctx)
+		return tp.Shutdown(ctx) // flushes each batch processor in turn
 	}
-	return bridge, &Closer{close: closeTP, counts: counts, destinations: []string{otlpDestination}, log: log}, nil
+	return bridge, &Closer{close: closeTP, counts: counts, destinations: names, log: log}, nil
 }
 
 // otelPropagator writes every header a peer of either SDK reads: W3C traceparent,
@@ -172,11 +240,13 @@ func (p countingProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 func (countingProcessor) Shutdown(context.Context) error   { return nil }
 func (countingProcessor) ForceFlush(context.Context) error { return nil }
 
-// countingExporter counts what the collector accepted (reported) and what it refused or
-// did not answer in time (unconfirmed). Nothing is dropped: the batch processor blocks.
+// countingExporter counts what the collector of one destination accepted (reported) and
+// what it refused or did not answer in time (unconfirmed). Nothing is dropped: the batch
+// processor blocks.
 type countingExporter struct {
 	sdktrace.SpanExporter
-	counts *counts
+	destination string
+	counts      *counts
 }
 
 func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
@@ -185,32 +255,59 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 	if err != nil {
 		result = "err"
 	}
-	e.counts.int64("jaeger.tracer.reporter_spans", map[string]string{"destination": otlpDestination, "result": result}).
+	e.counts.int64("jaeger.tracer.reporter_spans", map[string]string{"destination": e.destination, "result": result}).
 		Add(int64(len(spans)))
 	return err
 }
 
 // DefaultOTLPEndpoint is where the otel mode sends spans when neither the OTEL_EXPORTER_OTLP_
 // endpoint variables nor JAEGER_ENDPOINT say: Jaeger's OTLP/HTTP receiver. Plain http, where
-// the exporter's own default is https.
-const DefaultOTLPEndpoint = "http://localhost:4318/v1/traces"
+// the exporter's own default is https. DefaultOTLPGRPCEndpoint is the same for OTLPGRPC:
+// Jaeger's OTLP/gRPC receiver, in plaintext.
+const (
+	DefaultOTLPEndpoint     = "http://localhost:4318/v1/traces"
+	DefaultOTLPGRPCEndpoint = "http://localhost:4317"
+)
 
-// otlpEndpoint is the URL the otel mode posts spans to, "" when the OTEL_ variables set it
-// (the exporter reads them itself): the host of JAEGER_ENDPOINT on Jaeger's OTLP port, so a
-// deployment that names its Jaeger for the jaeger mode needs nothing new, else
-// DefaultOTLPEndpoint.
-func otlpEndpoint(getenv func(string) string, jaegerEndpoint string) (string, error) {
+// otlpProtocol reads OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, as
+// the OpenTelemetry specification orders them. Go's exporters have no http/json, so that
+// and anything else is refused at start, rather than sending in a protocol nobody asked for.
+func otlpProtocol(getenv func(string) string) (string, error) {
+	key := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	v := getenv(key)
+	if v == "" {
+		key = "OTEL_EXPORTER_OTLP_PROTOCOL"
+		v = getenv(key)
+	}
+	switch v {
+	case "", OTLPHTTP:
+		return OTLPHTTP, nil
+	case OTLPGRPC:
+		return OTLPGRPC, nil
+	}
+	return "", fmt.Errorf("%s=%q: want %s (the default) or %s", key, v, OTLPHTTP, OTLPGRPC)
+}
+
+// otlpEndpoint is the URL the otel mode sends spans to by protocol, "" when the OTEL_
+// variables set it (the exporter reads them itself): the host of JAEGER_ENDPOINT on Jaeger's
+// OTLP port (4318 for HTTP, 4317 for gRPC), so a deployment that names its Jaeger for the
+// jaeger mode needs nothing new, else DefaultOTLPEndpoint or DefaultOTLPGRPCEndpoint.
+func otlpEndpoint(getenv func(string) string, protocol, jaegerEndpoint string) (string, error) {
 	if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
 		return "", nil
 	}
+	port, path, fallback := "4318", "/v1/traces", DefaultOTLPEndpoint
+	if protocol == OTLPGRPC {
+		port, path, fallback = "4317", "", DefaultOTLPGRPCEndpoint
+	}
 	if jaegerEndpoint == "" || jaegerEndpoint == DefaultCollectorEndpoint {
-		return DefaultOTLPEndpoint, nil
+		return fallback, nil
 	}
 	u, err := url.Parse(jaegerEndpoint)
 	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("JAEGER_ENDPOINT=%q: no host to send OTLP to (set OTEL_EXPORTER_OTLP_ENDPOINT)", jaegerEndpoint)
 	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Hostname() + ":4318", Path: "/v1/traces"}).String(), nil
+	return (&url.URL{Scheme: u.Scheme, Host: u.Hostname() + ":" + port, Path: path}).String(), nil
 }
 
 // otelSampler is the sampler of the otel mode: OTEL_TRACES_SAMPLER and _ARG when set, else

@@ -30,7 +30,7 @@ func newTestOTel(t *testing.T) (opentracing.Tracer, func() ([]tracetest.SpanStub
 	}
 	var logs bytes.Buffer
 	exporter := keptSpans{tracetest.NewInMemoryExporter()}
-	tracer, closer, err := newOTelTracer(s, exporter, slog.New(slog.NewTextHandler(&logs, nil)))
+	tracer, closer, err := newOTelTracer(s, []otelDestination{{otlpDestination, exporter}}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +344,7 @@ func TestOTelDebugID(t *testing.T) {
 		t.Fatal(err)
 	}
 	exporter := keptSpans{tracetest.NewInMemoryExporter()}
-	tracer, closer, err := newOTelTracer(s, exporter, slog.New(slog.DiscardHandler))
+	tracer, closer, err := newOTelTracer(s, []otelDestination{{otlpDestination, exporter}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

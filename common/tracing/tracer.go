@@ -97,8 +97,12 @@ type Settings struct {
 	// OTelSampler is the otel mode's sampler: OTEL_TRACES_SAMPLER/_ARG, else the JAEGER_SAMPLER_*
 	// settings mapped. Nil in the jaeger mode.
 	OTelSampler sdktrace.Sampler
-	// OTLPEndpoint is the otel mode's OTLP/HTTP URL when no OTEL_EXPORTER_OTLP_ variable
-	// sets one: see otlpEndpoint.
+	// OTLPProtocol is the otel mode's OTLP transport, from OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+	// else OTEL_EXPORTER_OTLP_PROTOCOL: OTLPHTTP (the default) or OTLPGRPC. It is "" when
+	// JAEGER_ENDPOINT=off: no OTLP at all, spans go to ZIPKIN_ENDPOINT only.
+	OTLPProtocol string
+	// OTLPEndpoint is the otel mode's OTLP URL when no OTEL_EXPORTER_OTLP_ variable sets
+	// one: see otlpEndpoint.
 	OTLPEndpoint string
 }
 
@@ -169,8 +173,13 @@ func SettingsFromEnv(service string, getenv func(string) string) (Settings, erro
 			errs = append(errs, err.Error())
 		}
 		s.OTelSampler = sampler
-		if s.OTLPEndpoint, err = otlpEndpoint(getenv, s.Endpoint); err != nil {
-			errs = append(errs, err.Error())
+		if !jaegerOff {
+			if s.OTLPProtocol, err = otlpProtocol(getenv); err != nil {
+				errs = append(errs, err.Error())
+			}
+			if s.OTLPEndpoint, err = otlpEndpoint(getenv, s.OTLPProtocol, s.Endpoint); err != nil {
+				errs = append(errs, err.Error())
+			}
 		}
 	default:
 		errs = append(errs, fmt.Sprintf("TRACING_SDK=%q: want %s (the default) or %s", sdk, SDKJaeger, SDKOTel))
