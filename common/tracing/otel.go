@@ -167,22 +167,30 @@ func newOTelTracer(s Settings, dests []otelDestination, log *slog.Logger) (opent
 // otelPropagator writes every header a peer of either SDK reads: W3C traceparent,
 // tracestate and baggage, B3's X-B3-* and Jaeger's uber-trace-id with tracelab's uberctx-*
 // baggage. On extraction a later propagator wins over an earlier one, so the order is
-// tracelab's own: uber-trace-id first, then B3, then W3C.
+// tracelab's own: uber-trace-id first, then B3, then W3C. Baggage is read by tracelab's own
+// extraction, whichever form carried it (otelBaggage).
 var otelPropagator = propagation.NewCompositeTextMapPropagator(
 	propagation.TraceContext{},
 	b3prop.New(b3prop.WithInjectEncoding(b3prop.B3MultipleHeader)),
 	jaegerprop.Jaeger{},
-	propagation.Baggage{},
-	uberctxBaggage{},
+	otelBaggage{},
 )
 
-// uberctxBaggage carries baggage the way tracelab's Jaeger propagator does (uberctx-<key>,
-// URL-escaped in HTTP headers, plain in AMQP ones), which the contrib Jaeger propagator
-// does not: it reads and writes uber-trace-id only. Reading goes through tracelab's own
-// extraction, so the same checks and limits apply (MaxBaggageItems).
-type uberctxBaggage struct{}
+// otelBaggage writes baggage as W3C's baggage header and as tracelab's uberctx-<key>
+// (URL-escaped in HTTP headers, plain in AMQP ones), which the contrib Jaeger propagator
+// does not: it reads and writes uber-trace-id only. It reads every form, W3C's baggage,
+// uberctx-*, jaeger-baggage and B3's baggage-*, through tracelab's own extraction, so the
+// checks and limits of the jaeger mode apply (MaxBaggageItems, MaxBaggageBytes), where
+// OpenTelemetry's Baggage propagator has limits of its own (64 items, 8 KiB).
+//
+// Given the *extraction of Middleware or StartConsumer as carrier, it drops the keys to
+// refuse (RefuseBaggage) and leaves in it what it dropped, as the jaeger mode's propagator
+// does: the bridge passes a carrier that is a propagation.TextMapCarrier on to us as it
+// is, for the TextMap format (see extraction.Get).
+type otelBaggage struct{}
 
-func (uberctxBaggage) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+func (otelBaggage) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	propagation.Baggage{}.Inject(ctx, carrier)
 	_, escape := carrier.(propagation.HeaderCarrier)
 	for _, m := range baggage.FromContext(ctx).Members() {
 		if !isToken(m.Key()) {
@@ -196,30 +204,69 @@ func (uberctxBaggage) Inject(ctx context.Context, carrier propagation.TextMapCar
 	}
 }
 
-func (uberctxBaggage) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+func (otelBaggage) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	var sc jaeger.SpanContext
-	if h, ok := carrier.(propagation.HeaderCarrier); ok {
-		sc, _, _ = httpPropagator.extract(opentracing.HTTPHeadersCarrier(http.Header(h)))
-	} else {
+	switch c := carrier.(type) {
+	case *extraction:
+		p := otelTextMapPropagator
+		if _, ok := c.TextMapReader.(opentracing.HTTPHeadersCarrier); ok {
+			p = otelHTTPPropagator
+		}
+		sc, c.leftOver, _ = p.extract(c.TextMapReader, c.refuse...)
+	case propagation.HeaderCarrier:
+		sc, _, _ = otelHTTPPropagator.extract(opentracing.HTTPHeadersCarrier(http.Header(c)))
+	default:
 		m := opentracing.TextMapCarrier{}
 		for _, k := range carrier.Keys() {
 			m[k] = carrier.Get(k)
 		}
-		sc, _, _ = textMapPropagator.extract(m)
+		sc, _, _ = otelTextMapPropagator.extract(m)
 	}
-	bag := baggage.FromContext(ctx)
+	// What the extraction kept is the baggage, in place of any the context held.
+	var members []baggage.Member
 	sc.ForeachBaggageItem(func(k, v string) bool {
 		if m, err := baggage.NewMemberRaw(k, v); err == nil {
-			if b, err := bag.SetMember(m); err == nil {
-				bag = b
-			}
+			members = append(members, m)
 		}
 		return true
 	})
+	bag, _ := baggage.New(members...)
 	return baggage.ContextWithBaggage(ctx, bag)
 }
 
-func (uberctxBaggage) Fields() []string { return nil } // a prefix, which Fields cannot name
+func (otelBaggage) Fields() []string { return []string{w3cBaggageHeader} } // uberctx-* is a prefix, which Fields cannot name
+
+// Get, Set and Keys make *extraction a propagation.TextMapCarrier. The bridge's Extract hands
+// such a carrier to the propagators untouched when the format is opentracing.TextMap (an
+// HTTPHeadersCarrier it converts, and any other reader it copies), so the otel mode's
+// Middleware and StartConsumer extract with TextMap and this carrier, and otelBaggage finds
+// in it the keys to refuse and room for what it dropped. Header names are matched without
+// regard to case, as an http.Header does.
+func (e *extraction) Get(key string) string {
+	if h, ok := e.TextMapReader.(opentracing.HTTPHeadersCarrier); ok {
+		return http.Header(h).Get(key)
+	}
+	var value string
+	_ = e.ForeachKey(func(k, v string) error {
+		if strings.EqualFold(k, key) {
+			value = v
+		}
+		return nil
+	})
+	return value
+}
+
+// Set does nothing: an extraction is only read.
+func (e *extraction) Set(string, string) {}
+
+func (e *extraction) Keys() []string {
+	var keys []string
+	_ = e.ForeachKey(func(k, _ string) error {
+		keys = append(keys, k)
+		return nil
+	})
+	return keys
+}
 
 // countingProcessor counts the sampled spans started and finished, under the names the
 // Jaeger client's metrics use, so Closer.Stats reads both modes the same way.

@@ -24,7 +24,14 @@ import (
 // closes the tracer and returns the spans it exported and the log it wrote.
 func newTestOTel(t *testing.T) (opentracing.Tracer, func() ([]tracetest.SpanStub, string)) {
 	t.Helper()
-	s, err := SettingsFromEnv("otelsvc", func(k string) string { return map[string]string{"TRACING_SDK": "otel"}[k] })
+	return newTestOTelEnv(t, map[string]string{})
+}
+
+// newTestOTelEnv is newTestOTel with more of the environment given.
+func newTestOTelEnv(t *testing.T, env map[string]string) (opentracing.Tracer, func() ([]tracetest.SpanStub, string)) {
+	t.Helper()
+	env["TRACING_SDK"] = "otel"
+	s, err := SettingsFromEnv("otelsvc", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
