@@ -247,3 +247,83 @@ func TestOTelRefuseBaggage(t *testing.T) {
 		})
 	}
 }
+
+// TestB3SamplingBothModes: what each B3 sampling state does, the same in both modes. No
+// decision (X-B3-* without X-B3-Sampled, b3 with two fields) leaves it to the local sampler,
+// which keeps the caller's trace and parent span ids when it records; 0 is never recorded;
+// debug always is; b3 alone (0 or d) decides for a new trace.
+func TestB3SamplingBothModes(t *testing.T) {
+	const trace, span = "463ac35c9f6413ad48485a3953bb6124", "a2fb4a1d1a96d312"
+	ids := []string{"X-B3-TraceId", trace, "X-B3-SpanId", span}
+	single := trace + "-" + span
+	tests := []struct {
+		name     string
+		headers  map[string][]string
+		sampler  string // JAEGER_SAMPLER_PARAM of const: 1 records every trace of our own, 0 none
+		recorded bool
+		newTrace bool // recorded in a trace of its own, not the caller's
+	}{
+		{"no X-B3-Sampled, sampler on", hdrs(ids...), "1", true, false},
+		{"no X-B3-Sampled, sampler off", hdrs(ids...), "0", false, false},
+		{"b3 without sampling state, sampler on", hdrs("b3", single), "1", true, false},
+		{"b3 without sampling state, sampler off", hdrs("b3", single), "0", false, false},
+		{"X-B3-Sampled 1, sampler off", hdrs(append(ids, "X-B3-Sampled", "1")...), "0", true, false},
+		{"X-B3-Sampled 0", hdrs(append(ids, "X-B3-Sampled", "0")...), "1", false, false},
+		{"b3 sampled 0", hdrs("b3", single+"-0"), "1", false, false},
+		{"b3 0 alone", hdrs("b3", "0"), "1", false, false},
+		{"X-B3-Flags 1, sampler off", hdrs(append(ids, "X-B3-Flags", "1")...), "0", true, false},
+		{"b3 debug, sampler off", hdrs("b3", single+"-d"), "0", true, false},
+		{"b3 d alone, sampler off", hdrs("b3", "d"), "0", true, true},
+	}
+	for _, tt := range tests {
+		for _, mode := range modes {
+			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+				tracer, finish := modeTracer(t, mode, map[string]string{"JAEGER_SAMPLER_PARAM": tt.sampler})
+				serveBaggage(tracer, tt.headers)
+				spans := finish()
+				if got := len(spans) == 1; got != tt.recorded || len(spans) > 1 {
+					t.Fatalf("%d spans recorded, want recorded=%v", len(spans), tt.recorded)
+				}
+				if !tt.recorded {
+					return
+				}
+				s := spans[0]
+				inCallersTrace := s.traceID == trace && s.parentID == span
+				if inCallersTrace == tt.newTrace || (tt.newTrace && s.parentID != "") {
+					t.Errorf("span in trace %s, parent %q; want new trace %v (caller's: trace %s, parent %s)",
+						s.traceID, s.parentID, tt.newTrace, trace, span)
+				}
+			})
+		}
+	}
+}
+
+// TestB3UndecidedNoteStaysHere: the otel mode's note of an undecided B3 parent is neither
+// written to the next call's tracestate nor taken from a caller, whose sampled=0 it would
+// overrule.
+func TestB3UndecidedNoteStaysHere(t *testing.T) {
+	tracer, finish := newTestOTel(t)
+	var next http.Header
+	handler := Middleware(tracer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next = http.Header{}
+		span := opentracing.SpanFromContext(r.Context())
+		_ = tracer.Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(next))
+	}))
+	for _, h := range []map[string][]string{
+		hdrs("X-B3-TraceId", "463ac35c9f6413ad48485a3953bb6124", "X-B3-SpanId", "a2fb4a1d1a96d312"),
+		hdrs("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", "tracestate", undecidedKey+"=1,other=x"),
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		for k, vs := range h {
+			req.Header[k] = vs
+		}
+		handler.ServeHTTP(httptest.NewRecorder(), req)
+		if ts := next.Get("Tracestate"); strings.Contains(ts, undecidedKey) {
+			t.Errorf("%v: next call's tracestate %q, want no %s", h, ts, undecidedKey)
+		}
+	}
+	spans, _ := finish()
+	if len(spans) != 1 || spans[0].SpanContext.TraceID().String() != "463ac35c9f6413ad48485a3953bb6124" {
+		t.Errorf("%d spans recorded, want the undecided B3 one only, not the caller's sampled=0", len(spans))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
 	"github.com/uber/jaeger-client-go"
 	b3prop "go.opentelemetry.io/contrib/propagators/b3"
 	jaegerprop "go.opentelemetry.io/contrib/propagators/jaeger"
@@ -171,10 +172,75 @@ func newOTelTracer(s Settings, dests []otelDestination, log *slog.Logger) (opent
 // extraction, whichever form carried it (otelBaggage).
 var otelPropagator = propagation.NewCompositeTextMapPropagator(
 	propagation.TraceContext{},
-	b3prop.New(b3prop.WithInjectEncoding(b3prop.B3MultipleHeader)),
+	b3Undecided{b3prop.New(b3prop.WithInjectEncoding(b3prop.B3MultipleHeader))},
 	jaegerprop.Jaeger{},
 	otelBaggage{},
 )
+
+// b3Undecided is the contrib B3 propagator, which reads a B3 trace sent without a sampling
+// decision (X-B3-* without X-B3-Sampled, or b3: {TraceId}-{SpanId}) as "deferred": a
+// context not sampled, with the deferral in a context value of its own. The bridge keeps
+// only the span context of what it extracts, and ParentBased then drops the trace, where
+// the jaeger mode lets its sampler decide. So b3Undecided notes the deferral where it
+// survives, in the span context's tracestate (undecidedKey), and b3UndecidedSampler has the
+// root sampler decide for such a parent, keeping the caller's trace and parent span ids,
+// and takes the note out again, so it never travels on.
+type b3Undecided struct{ propagation.TextMapPropagator }
+
+// undecidedKey is the tracestate member that marks a B3 parent without a sampling decision.
+const undecidedKey = "tracelab-b3"
+
+func (b b3Undecided) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	// A note a caller wrote into tracestate itself is no deferral: it would overrule its own
+	// sampled=0.
+	before := oteltrace.SpanContextFromContext(ctx)
+	if before.TraceState().Get(undecidedKey) != "" {
+		before = before.WithTraceState(before.TraceState().Delete(undecidedKey))
+		ctx = oteltrace.ContextWithRemoteSpanContext(ctx, before)
+	}
+	ctx = b.TextMapPropagator.Extract(ctx, carrier)
+	sc := oteltrace.SpanContextFromContext(ctx)
+	if !sc.IsValid() || sc.Equal(before) || sc.IsSampled() || !b3HoldsNoDecision(carrier) {
+		return ctx
+	}
+	ts, err := sc.TraceState().Insert(undecidedKey, "1")
+	if err != nil {
+		return ctx
+	}
+	return oteltrace.ContextWithRemoteSpanContext(ctx, sc.WithTraceState(ts))
+}
+
+// b3HoldsNoDecision reports whether the B3 headers that carried the trace say nothing about
+// sampling: the contrib propagator reads the b3 header when it parses, else X-B3-*.
+func b3HoldsNoDecision(carrier propagation.TextMapCarrier) bool {
+	if v := carrier.Get(b3Header); v != "" {
+		if _, ok := parseB3Single(v); ok {
+			return strings.Count(v, "-") == 1
+		}
+	}
+	return carrier.Get(b3SampledHeader) == "" && carrier.Get(b3FlagsHeader) != "1"
+}
+
+// b3UndecidedSampler is ParentBased(root), except for a remote parent noted by b3Undecided:
+// there root decides, as for a trace of our own.
+type b3UndecidedSampler struct {
+	root sdktrace.Sampler
+	sdktrace.Sampler
+}
+
+func newSampler(root sdktrace.Sampler) sdktrace.Sampler {
+	return b3UndecidedSampler{root: root, Sampler: sdktrace.ParentBased(root)}
+}
+
+func (s b3UndecidedSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	parent := oteltrace.SpanContextFromContext(p.ParentContext)
+	if !parent.IsRemote() || parent.TraceState().Get(undecidedKey) == "" {
+		return s.Sampler.ShouldSample(p)
+	}
+	result := s.root.ShouldSample(p)
+	result.Tracestate = parent.TraceState().Delete(undecidedKey)
+	return result
+}
 
 // otelBaggage writes baggage as W3C's baggage header and as tracelab's uberctx-<key>
 // (URL-escaped in HTTP headers, plain in AMQP ones), which the contrib Jaeger propagator
@@ -359,7 +425,8 @@ func otlpEndpoint(getenv func(string) string, protocol, jaegerEndpoint string) (
 
 // otelSampler is the sampler of the otel mode: OTEL_TRACES_SAMPLER and _ARG when set, else
 // the JAEGER_SAMPLER_* settings mapped (const, probabilistic). Either way a span with a
-// parent follows its parent's decision, as the Jaeger client's spans do.
+// parent follows its parent's decision, as the Jaeger client's spans do, unless the parent
+// came by B3 without one (b3UndecidedSampler).
 func otelSampler(getenv func(string) string, jaegerType string, jaegerParam float64) (sdktrace.Sampler, error) {
 	name, arg := getenv("OTEL_TRACES_SAMPLER"), getenv("OTEL_TRACES_SAMPLER_ARG")
 	ratio := func() (float64, error) {
@@ -371,26 +438,26 @@ func otelSampler(getenv func(string) string, jaegerType string, jaegerParam floa
 	switch strings.ToLower(name) {
 	case "":
 	case "always_on", "parentbased_always_on":
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+		return newSampler(sdktrace.AlwaysSample()), nil
 	case "always_off", "parentbased_always_off":
-		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+		return newSampler(sdktrace.NeverSample()), nil
 	case "traceidratio", "parentbased_traceidratio":
 		r, err := ratio()
 		if err != nil {
 			return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%q: %v", arg, err)
 		}
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
+		return newSampler(sdktrace.TraceIDRatioBased(r)), nil
 	default:
 		return nil, fmt.Errorf("OTEL_TRACES_SAMPLER=%q: want always_on, always_off or traceidratio (or parentbased_ of one)", name)
 	}
 	switch jaegerType {
 	case jaeger.SamplerTypeConst:
 		if jaegerParam == 0 {
-			return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+			return newSampler(sdktrace.NeverSample()), nil
 		}
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+		return newSampler(sdktrace.AlwaysSample()), nil
 	case jaeger.SamplerTypeProbabilistic:
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(jaegerParam)), nil
+		return newSampler(sdktrace.TraceIDRatioBased(jaegerParam)), nil
 	}
 	return nil, fmt.Errorf("JAEGER_SAMPLER_TYPE=%q has no OpenTelemetry equivalent here: use const or probabilistic, or OTEL_TRACES_SAMPLER", jaegerType)
 }
@@ -413,15 +480,26 @@ func isOTel(tracer opentracing.Tracer) bool {
 
 // debugSampler records every root span tagged jaeger-debug-id at its start, whatever the
 // sampler it wraps decides: the Jaeger client's promise for a request with that header,
-// which the middleware passes on as the tag.
+// which the middleware passes on as the tag. A root span tagged sampling.priority (B3's
+// decision without a trace, b3: 0 or b3: d, which the middleware passes on so) is recorded
+// when it is above 0 and not at all at 0, as the Jaeger client does.
 type debugSampler struct{ sdktrace.Sampler }
 
 func (d debugSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	if !oteltrace.SpanContextFromContext(p.ParentContext).IsValid() {
+	parent := oteltrace.SpanContextFromContext(p.ParentContext)
+	if !parent.IsValid() {
 		for _, a := range p.Attributes {
-			if string(a.Key) == jaegerDebugHeader && a.Value.AsString() != "" {
-				return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample,
-					Tracestate: oteltrace.SpanContextFromContext(p.ParentContext).TraceState()}
+			switch string(a.Key) {
+			case jaegerDebugHeader:
+				if a.Value.AsString() != "" {
+					return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: parent.TraceState()}
+				}
+			case string(ext.SamplingPriority):
+				decision := sdktrace.Drop
+				if a.Value.AsInt64() > 0 {
+					decision = sdktrace.RecordAndSample
+				}
+				return sdktrace.SamplingResult{Decision: decision, Tracestate: parent.TraceState()}
 			}
 		}
 	}

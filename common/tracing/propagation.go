@@ -55,6 +55,10 @@ var (
 type propagator struct {
 	http bool // HTTP headers: values URL-escaped, B3 ids written beside Jaeger's
 	w3c  bool // also read W3C's baggage header (reading only: the otel mode writes it itself)
+	// rootSampler decides about a B3 trace sent without a sampling decision, as it decides
+	// about a trace of our own; nil records such a trace. The tracer's own codec has it
+	// (New), as the otel mode's sampler has its root sampler (b3UndecidedSampler).
+	rootSampler jaeger.Sampler
 }
 
 // Inject writes sc into carrier, which must be an opentracing.TextMapWriter.
@@ -168,6 +172,11 @@ func (p propagator) extract(r opentracing.TextMapReader, refuse ...string) (jaeg
 		return nil
 	})
 	sc, fromB3 := in.traceContext()
+	if in.b3Undecided && p.rootSampler != nil {
+		if sampled, _ := p.rootSampler.IsSampled(sc.TraceID(), ""); !sampled {
+			sc = jaeger.NewSpanContext(sc.TraceID(), sc.SpanID(), sc.ParentID(), false, nil)
+		}
+	}
 	baggage, dropped := in.baggage(fromB3)
 	rest := leftOver{dropped: dropped, sampling: in.b3Sampling}
 	for _, k := range refuse {
@@ -197,6 +206,7 @@ type received struct {
 	b3Sampling  string    // the b3 header when it holds a sampling decision only
 	b3IDs       [4]header // X-B3-TraceId, -SpanId, -ParentSpanId, -Sampled
 	b3Flags     string
+	b3Undecided bool // the B3 trace taken holds no sampling decision: ours to make
 
 	jaegerItems baggageItems // uberctx-*
 	listItems   baggageItems // jaeger-baggage
@@ -277,10 +287,12 @@ func (in *received) traceContext() (sc jaeger.SpanContext, fromB3 bool) {
 	}
 	if v, ok := in.b3Single.one(); ok {
 		if sc, ok := parseB3Single(v); ok {
+			in.b3Undecided = strings.Count(v, "-") == 1 // {TraceId}-{SpanId}: no sampling state
 			return sc, true
 		}
 	}
 	if sc, ok := in.b3Multiple(); ok {
+		in.b3Undecided = in.b3IDs[b3Sampled].n == 0 && in.b3Flags != "1"
 		return sc, true
 	}
 	return jaeger.SpanContext{}, false
@@ -328,8 +340,8 @@ func (in *received) b3Multiple() (jaeger.SpanContext, bool) {
 			return jaeger.SpanContext{}, false
 		}
 	}
-	// No X-B3-Sampled means "you decide". Our sampler is const by default, so we decide to
-	// record, instead of silently dropping the caller's trace.
+	// No X-B3-Sampled means "you decide": recorded here, unless the tracer's sampler says
+	// otherwise (propagator.rootSampler), instead of silently dropping the caller's trace.
 	record := sampled.n == 0 || sampled.value == "1" || sampled.value == "true"
 	return b3Context(traceID, spanID, parentID, record, in.b3Flags == "1"), true
 }
@@ -349,7 +361,7 @@ func parseB3Single(v string) (jaeger.SpanContext, bool) {
 	if !ok {
 		return jaeger.SpanContext{}, false
 	}
-	sampled, debug := true, false // no sampling state: "you decide", and we record, as above
+	sampled, debug := true, false // no sampling state: "you decide", as above
 	if len(parts) > 2 {
 		switch parts[2] {
 		case "1":

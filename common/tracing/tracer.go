@@ -232,13 +232,23 @@ func New(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
 		ServiceName: s.ServiceName,
 		Sampler:     &config.SamplerConfig{Type: s.SamplerType, Param: s.SamplerParam},
 	}
+	// The sampler is built here, not by cfg, so the HTTP codec can ask it about a B3 trace
+	// that came without a sampling decision.
+	sampler, err := cfg.Sampler.NewSampler(s.ServiceName, jaeger.NewMetrics(counts, nil))
+	if err != nil {
+		reporter.Close()
+		return nil, nil, fmt.Errorf("jaeger sampler: %w", err)
+	}
+	httpCodec := httpPropagator
+	httpCodec.rootSampler = sampler
 	opts := []config.Option{
 		config.Reporter(reporter),
+		config.Sampler(sampler),
 		config.Metrics(counts),
 		config.Logger(jaegerLogger{log}),
 		config.Gen128Bit(s.TraceID128Bit),
-		config.Injector(opentracing.HTTPHeaders, httpPropagator),
-		config.Extractor(opentracing.HTTPHeaders, httpPropagator),
+		config.Injector(opentracing.HTTPHeaders, httpCodec),
+		config.Extractor(opentracing.HTTPHeaders, httpCodec),
 		config.Injector(opentracing.TextMap, textMapPropagator), // AMQP headers
 		config.Extractor(opentracing.TextMap, textMapPropagator),
 	}
