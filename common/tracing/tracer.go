@@ -77,6 +77,10 @@ const (
 // only. Each destination gets its own queue (JAEGER_REPORTER_MAX_QUEUE_SIZE and
 // JAEGER_REPORTER_FLUSH_INTERVAL apply to both). JAEGER_ENDPOINT=off without
 // ZIPKIN_ENDPOINT is an error: to record nothing, set JAEGER_DISABLED=true.
+//
+// The otel mode (TRACING_SDK=otel) reads the same settings: OTLP takes Jaeger's place (off
+// with JAEGER_ENDPOINT=off too), and ZIPKIN_ENDPOINT, still the v1 URL, has Zipkin v2 posted
+// to the same host (zipkinV2Endpoint).
 type Settings struct {
 	SDK            string        // TRACING_SDK: SDKOTel for the OpenTelemetry SDK behind its OpenTracing bridge; "" is jaeger
 	ServiceName    string        // JAEGER_SERVICE_NAME, else the service's own name
