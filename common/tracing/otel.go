@@ -386,11 +386,9 @@ const (
 // the OpenTelemetry specification orders them. Go's exporters have no http/json, so that
 // and anything else is refused at start, rather than sending in a protocol nobody asked for.
 func otlpProtocol(getenv func(string) string) (string, error) {
-	key := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-	v := getenv(key)
+	key, v := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	if v == "" {
-		key = "OTEL_EXPORTER_OTLP_PROTOCOL"
-		v = getenv(key)
+		key, v = "OTEL_EXPORTER_OTLP_PROTOCOL", getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
 	switch v {
 	case "", OTLPHTTP:
