@@ -3,6 +3,7 @@ package tracing
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -29,7 +30,10 @@ type recordedSpan struct {
 // returns the spans it recorded.
 func modeTracer(t *testing.T, mode string, env map[string]string) (opentracing.Tracer, func() []recordedSpan) {
 	t.Helper()
-	env = cloneEnv(env)
+	env = maps.Clone(env) // newTestOTelEnv writes into it
+	if env == nil {
+		env = map[string]string{}
+	}
 	if mode == SDKOTel {
 		tracer, finish := newTestOTelEnv(t, env)
 		return tracer, func() []recordedSpan {
@@ -64,14 +68,6 @@ func modeTracer(t *testing.T, mode string, env map[string]string) (opentracing.T
 		}
 		return out
 	}
-}
-
-func cloneEnv(env map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range env {
-		out[k] = v
-	}
-	return out
 }
 
 // serveBaggage serves one request with header h through Middleware and returns the
