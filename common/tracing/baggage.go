@@ -119,6 +119,22 @@ func (b *baggageItems) addList(list string) {
 	}
 }
 
+// addW3C reads a W3C baggage header, "k1=v1,k2=v2;property", values percent-encoded
+// (https://www.w3.org/TR/baggage/). Properties are metadata no baggage item of ours can
+// hold: they are left out, the item kept.
+func (b *baggageItems) addW3C(list string) {
+	for member := range strings.SplitSeq(list, ",") {
+		member, _, _ = strings.Cut(member, ";")
+		member = strings.TrimSpace(member)
+		if member == "" {
+			continue
+		}
+		k, v, hasValue := strings.Cut(member, "=")
+		value, err := url.PathUnescape(strings.TrimSpace(v)) // percent-encoding, where + is a plus
+		b.add(strings.TrimSpace(k), value, hasValue && err == nil)
+	}
+}
+
 func setItem(items map[string]string, k, v string) map[string]string {
 	if items == nil {
 		items = map[string]string{}

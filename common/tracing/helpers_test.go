@@ -126,23 +126,45 @@ func (c *fakeCollector) batchSizes() []int {
 	return slices.Clone(c.batches)
 }
 
-// fakeZipkin stands in for the Zipkin span endpoint, POST /api/v1/spans, which the Zipkin
-// server and Jaeger's Zipkin receiver both serve and which does not run inside `go test`.
-// It decodes what the reporter posts, Zipkin v1 spans as a Thrift list, and refuses
-// anything else the way they would.
+// fakeZipkin stands in for the Zipkin span endpoints, POST /api/v1/spans and
+// /api/v2/spans, which the Zipkin server and Jaeger's Zipkin receiver both serve and which
+// do not run inside `go test`. It decodes what the reporters post, Zipkin v1 spans as a
+// Thrift list (the jaeger mode) or v2 spans as JSON (the otel mode), and refuses anything
+// else the way they would.
 type fakeZipkin struct {
 	srv *httptest.Server
 
-	mu    sync.Mutex
-	spans []*zipkincore.Span
-	errs  []error
+	mu      sync.Mutex
+	spans   []*zipkincore.Span
+	v2Spans []zipkinV2Span
+	errs    []error
+}
+
+// zipkinV2Span is the part of a Zipkin v2 span that the tests read.
+type zipkinV2Span struct {
+	TraceID       string `json:"traceId"`
+	ID            string `json:"id"`
+	ParentID      string `json:"parentId"`
+	Name          string `json:"name"`
+	Kind          string `json:"kind"`
+	LocalEndpoint struct {
+		ServiceName string `json:"serviceName"`
+	} `json:"localEndpoint"`
+	Tags map[string]string `json:"tags"`
 }
 
 func newFakeZipkin(t testing.TB) *fakeZipkin {
 	t.Helper()
 	z := &fakeZipkin{}
 	z.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		spans, err := decodeZipkinV1(r)
+		var spans []*zipkincore.Span
+		var v2 []zipkinV2Span
+		var err error
+		if r.URL.Path == "/api/v2/spans" {
+			v2, err = decodeZipkinV2(r)
+		} else {
+			spans, err = decodeZipkinV1(r)
+		}
 		z.mu.Lock()
 		defer z.mu.Unlock()
 		if err != nil {
@@ -151,10 +173,36 @@ func newFakeZipkin(t testing.TB) *fakeZipkin {
 			return
 		}
 		z.spans = append(z.spans, spans...)
+		z.v2Spans = append(z.v2Spans, v2...)
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(z.srv.Close)
 	return z
+}
+
+func decodeZipkinV2(r *http.Request) ([]zipkinV2Span, error) {
+	if r.Method != http.MethodPost {
+		return nil, fmt.Errorf("%s %s, want POST", r.Method, r.URL.Path)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		return nil, fmt.Errorf("Content-Type %q, want application/json", ct)
+	}
+	var spans []zipkinV2Span
+	if err := json.NewDecoder(r.Body).Decode(&spans); err != nil {
+		return nil, err
+	}
+	return spans, nil
+}
+
+// receivedV2 returns the v2 spans posted so far, failing the test on a request it refused.
+func (z *fakeZipkin) receivedV2(t testing.TB) []zipkinV2Span {
+	t.Helper()
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	for _, err := range z.errs {
+		t.Errorf("fakeZipkin refused a POST: %v", err)
+	}
+	return slices.Clone(z.v2Spans)
 }
 
 func decodeZipkinV1(r *http.Request) ([]*zipkincore.Span, error) {

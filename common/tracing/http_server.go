@@ -145,15 +145,13 @@ func (m *middleware) startSpan(r *http.Request) (opentracing.Span, droppedBaggag
 	var parent, baggageOnly opentracing.SpanContext
 	var err error
 	if isOTel(m.tracer) {
-		// The bridge reads headers case-insensitively only from an HTTPHeadersCarrier, and
-		// never hands our carrier to our propagator: what was dropped is counted aside.
-		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
-		var own jaeger.SpanContext
-		own, carrier.leftOver, _ = httpPropagator.extract(carrier.TextMapReader, m.refuse...)
+		// The bridge hands our carrier to the propagators only in the TextMap format (see
+		// extraction.Get); its baggage propagator refuses and counts there as ours does.
+		parent, err = m.tracer.Extract(opentracing.TextMap, carrier)
 		if err != nil {
 			// The bridge finds nothing in a request with baggage and no trace
-			// (opentelemetry-go #3999): the new trace takes the baggage our extraction read.
-			baggageOnly = own
+			// (opentelemetry-go #3999): the new trace takes the baggage our extraction reads.
+			baggageOnly, _, _ = otelHTTPPropagator.extract(carrier.TextMapReader, m.refuse...)
 		}
 	} else {
 		parent, err = m.tracer.Extract(opentracing.HTTPHeaders, carrier)

@@ -24,13 +24,20 @@ import (
 // closes the tracer and returns the spans it exported and the log it wrote.
 func newTestOTel(t *testing.T) (opentracing.Tracer, func() ([]tracetest.SpanStub, string)) {
 	t.Helper()
-	s, err := SettingsFromEnv("otelsvc", func(k string) string { return map[string]string{"TRACING_SDK": "otel"}[k] })
+	return newTestOTelEnv(t, map[string]string{})
+}
+
+// newTestOTelEnv is newTestOTel with more of the environment given.
+func newTestOTelEnv(t *testing.T, env map[string]string) (opentracing.Tracer, func() ([]tracetest.SpanStub, string)) {
+	t.Helper()
+	env["TRACING_SDK"] = "otel"
+	s, err := SettingsFromEnv("otelsvc", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
 	exporter := keptSpans{tracetest.NewInMemoryExporter()}
-	tracer, closer, err := newOTelTracer(s, exporter, slog.New(slog.NewTextHandler(&logs, nil)))
+	tracer, closer, err := newOTelTracer(s, []otelDestination{{otlpDestination, exporter}}, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +351,7 @@ func TestOTelDebugID(t *testing.T) {
 		t.Fatal(err)
 	}
 	exporter := keptSpans{tracetest.NewInMemoryExporter()}
-	tracer, closer, err := newOTelTracer(s, exporter, slog.New(slog.DiscardHandler))
+	tracer, closer, err := newOTelTracer(s, []otelDestination{{otlpDestination, exporter}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

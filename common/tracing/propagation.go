@@ -23,6 +23,7 @@ const (
 	b3SampledHeader     = "x-b3-sampled"
 	b3FlagsHeader       = "x-b3-flags" // "1": debug
 	b3BaggagePrefix     = "baggage-"   // Zipkin's baggage: read from Zipkin callers, never written
+	w3cBaggageHeader    = "baggage"    // W3C: k1=v1,k2=v2;property, percent-encoded (the otel mode)
 )
 
 // maxDebugIDBytes bounds a jaeger-debug-id, which becomes a tag of the new trace's root span.
@@ -39,13 +40,25 @@ const maxDebugIDBytes = 256
 //
 // Both check the baggage they read (baggage.go): items that would break the next call, or
 // beyond the limits, are dropped and counted, never passed on.
+//
+// The otel mode reads baggage through the same code, W3C's baggage header too (its peers
+// write it): otelHTTPPropagator and otelTextMapPropagator, which the OpenTelemetry
+// propagator of otel.go calls, so the same checks and limits, and RefuseBaggage, apply to
+// every form in both modes.
 var (
-	httpPropagator    = propagator{http: true}
-	textMapPropagator = propagator{http: false}
+	httpPropagator        = propagator{http: true}
+	textMapPropagator     = propagator{http: false}
+	otelHTTPPropagator    = propagator{http: true, w3c: true}
+	otelTextMapPropagator = propagator{http: false, w3c: true}
 )
 
 type propagator struct {
 	http bool // HTTP headers: values URL-escaped, B3 ids written beside Jaeger's
+	w3c  bool // also read W3C's baggage header (reading only: the otel mode writes it itself)
+	// rootSampler decides about a B3 trace sent without a sampling decision, as it decides
+	// about a trace of our own; nil records such a trace. The tracer's own codec has it
+	// (New), as the otel mode's sampler has its root sampler (b3UndecidedSampler).
+	rootSampler jaeger.Sampler
 }
 
 // Inject writes sc into carrier, which must be an opentracing.TextMapWriter.
@@ -155,10 +168,15 @@ func (p propagator) extract(r opentracing.TextMapReader, refuse ...string) (jaeg
 
 	var in received
 	_ = r.ForeachKey(func(k, v string) error {
-		in.read(k, v, p.http)
+		in.read(k, v, p)
 		return nil
 	})
 	sc, fromB3 := in.traceContext()
+	if in.b3Undecided && p.rootSampler != nil {
+		if sampled, _ := p.rootSampler.IsSampled(sc.TraceID(), ""); !sampled {
+			sc = jaeger.NewSpanContext(sc.TraceID(), sc.SpanID(), sc.ParentID(), false, nil)
+		}
+	}
 	baggage, dropped := in.baggage(fromB3)
 	rest := leftOver{dropped: dropped, sampling: in.b3Sampling}
 	for _, k := range refuse {
@@ -188,9 +206,11 @@ type received struct {
 	b3Sampling  string    // the b3 header when it holds a sampling decision only
 	b3IDs       [4]header // X-B3-TraceId, -SpanId, -ParentSpanId, -Sampled
 	b3Flags     string
+	b3Undecided bool // the B3 trace taken holds no sampling decision: ours to make
 
 	jaegerItems baggageItems // uberctx-*
 	listItems   baggageItems // jaeger-baggage
+	w3cItems    baggageItems // baggage, in the otel mode
 	b3Items     baggageItems // baggage-*
 }
 
@@ -215,8 +235,10 @@ func (h *header) set(v string)       { h.value = v; h.n++ }
 func (h header) one() (string, bool) { return h.value, h.n == 1 }
 
 // read takes one header. In HTTP headers values are URL-escaped (the Jaeger dialect's
-// uberctx-* and uber-trace-id) or not (B3's); in AMQP headers nothing is.
-func (in *received) read(k, v string, escaped bool) {
+// uberctx-* and uber-trace-id) or not (B3's); in AMQP headers nothing is. W3C's baggage is
+// percent-encoded wherever it travels.
+func (in *received) read(k, v string, p propagator) {
+	escaped := p.http
 	switch {
 	case strings.EqualFold(k, uberTraceIDHeader):
 		if escaped && strings.Contains(v, "%") {
@@ -231,6 +253,8 @@ func (in *received) read(k, v string, escaped bool) {
 		in.jaegerItems.add(k[len(uberctxPrefix):], value, ok)
 	case strings.EqualFold(k, jaegerBaggageHeader):
 		in.listItems.addList(v)
+	case p.w3c && strings.EqualFold(k, w3cBaggageHeader):
+		in.w3cItems.addW3C(v)
 	case strings.EqualFold(k, jaegerDebugHeader):
 		if validValue(v) && len(v) <= maxDebugIDBytes {
 			in.debugID = v
@@ -263,10 +287,12 @@ func (in *received) traceContext() (sc jaeger.SpanContext, fromB3 bool) {
 	}
 	if v, ok := in.b3Single.one(); ok {
 		if sc, ok := parseB3Single(v); ok {
+			in.b3Undecided = strings.Count(v, "-") == 1 // {TraceId}-{SpanId}: no sampling state
 			return sc, true
 		}
 	}
 	if sc, ok := in.b3Multiple(); ok {
+		in.b3Undecided = in.b3IDs[b3Sampled].n == 0 && in.b3Flags != "1"
 		return sc, true
 	}
 	return jaeger.SpanContext{}, false
@@ -275,7 +301,7 @@ func (in *received) traceContext() (sc jaeger.SpanContext, fromB3 bool) {
 // baggage is every item received, checked and bounded, and what was dropped on the way.
 func (in *received) baggage(fromB3 bool) (map[string]string, droppedBaggage) {
 	items, dropped := in.jaegerItems.items, in.jaegerItems.dropped
-	forms := []baggageItems{in.listItems}
+	forms := []baggageItems{in.listItems, in.w3cItems}
 	if fromB3 {
 		forms = append(forms, in.b3Items)
 	}
@@ -314,8 +340,8 @@ func (in *received) b3Multiple() (jaeger.SpanContext, bool) {
 			return jaeger.SpanContext{}, false
 		}
 	}
-	// No X-B3-Sampled means "you decide". Our sampler is const by default, so we decide to
-	// record, instead of silently dropping the caller's trace.
+	// No X-B3-Sampled means "you decide": recorded here, unless the tracer's sampler says
+	// otherwise (propagator.rootSampler), instead of silently dropping the caller's trace.
 	record := sampled.n == 0 || sampled.value == "1" || sampled.value == "true"
 	return b3Context(traceID, spanID, parentID, record, in.b3Flags == "1"), true
 }
@@ -335,7 +361,7 @@ func parseB3Single(v string) (jaeger.SpanContext, bool) {
 	if !ok {
 		return jaeger.SpanContext{}, false
 	}
-	sampled, debug := true, false // no sampling state: "you decide", and we record, as above
+	sampled, debug := true, false // no sampling state: "you decide", as above
 	if len(parts) > 2 {
 		switch parts[2] {
 		case "1":
@@ -418,9 +444,9 @@ func contextString(sc jaeger.SpanContext) string {
 
 // What scanTracingHeaders found.
 const (
-	foundTraceID       = 1 << iota // uber-trace-id
-	foundJaegerBaggage             // uberctx-*, jaeger-baggage, jaeger-debug-id
-	foundB3                        // X-B3-*, b3
+	foundTraceID = 1 << iota // uber-trace-id
+	foundBaggage             // uberctx-*, jaeger-baggage, jaeger-debug-id, W3C's baggage
+	foundB3                  // X-B3-*, b3
 )
 
 // scanTracingHeaders reports which of the headers the two dialects read h holds. Names are
@@ -431,8 +457,8 @@ func scanTracingHeaders(h opentracing.HTTPHeadersCarrier) (found int) {
 		switch {
 		case strings.EqualFold(k, uberTraceIDHeader):
 			found |= foundTraceID
-		case hasPrefixFold(k, uberctxPrefix), hasPrefixFold(k, "jaeger-"):
-			found |= foundJaegerBaggage
+		case hasPrefixFold(k, uberctxPrefix), hasPrefixFold(k, "jaeger-"), strings.EqualFold(k, w3cBaggageHeader):
+			found |= foundBaggage
 		case hasPrefixFold(k, "x-b3-"), strings.EqualFold(k, b3Header):
 			found |= foundB3
 		}

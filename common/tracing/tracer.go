@@ -77,6 +77,10 @@ const (
 // only. Each destination gets its own queue (JAEGER_REPORTER_MAX_QUEUE_SIZE and
 // JAEGER_REPORTER_FLUSH_INTERVAL apply to both). JAEGER_ENDPOINT=off without
 // ZIPKIN_ENDPOINT is an error: to record nothing, set JAEGER_DISABLED=true.
+//
+// The otel mode (TRACING_SDK=otel) reads the same settings: OTLP takes Jaeger's place (off
+// with JAEGER_ENDPOINT=off too), and ZIPKIN_ENDPOINT, still the v1 URL, has Zipkin v2 posted
+// to the same host (zipkinV2Endpoint).
 type Settings struct {
 	SDK            string        // TRACING_SDK: SDKOTel for the OpenTelemetry SDK behind its OpenTracing bridge; "" is jaeger
 	ServiceName    string        // JAEGER_SERVICE_NAME, else the service's own name
@@ -97,8 +101,12 @@ type Settings struct {
 	// OTelSampler is the otel mode's sampler: OTEL_TRACES_SAMPLER/_ARG, else the JAEGER_SAMPLER_*
 	// settings mapped. Nil in the jaeger mode.
 	OTelSampler sdktrace.Sampler
-	// OTLPEndpoint is the otel mode's OTLP/HTTP URL when no OTEL_EXPORTER_OTLP_ variable
-	// sets one: see otlpEndpoint.
+	// OTLPProtocol is the otel mode's OTLP transport, from OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+	// else OTEL_EXPORTER_OTLP_PROTOCOL: OTLPHTTP (the default) or OTLPGRPC. It is "" when
+	// JAEGER_ENDPOINT=off: no OTLP at all, spans go to ZIPKIN_ENDPOINT only.
+	OTLPProtocol string
+	// OTLPEndpoint is the otel mode's OTLP URL when no OTEL_EXPORTER_OTLP_ variable sets
+	// one: see otlpEndpoint.
 	OTLPEndpoint string
 }
 
@@ -169,8 +177,13 @@ func SettingsFromEnv(service string, getenv func(string) string) (Settings, erro
 			errs = append(errs, err.Error())
 		}
 		s.OTelSampler = sampler
-		if s.OTLPEndpoint, err = otlpEndpoint(getenv, s.Endpoint); err != nil {
-			errs = append(errs, err.Error())
+		if !jaegerOff {
+			if s.OTLPProtocol, err = otlpProtocol(getenv); err != nil {
+				errs = append(errs, err.Error())
+			}
+			if s.OTLPEndpoint, err = otlpEndpoint(getenv, s.OTLPProtocol, s.Endpoint); err != nil {
+				errs = append(errs, err.Error())
+			}
 		}
 	default:
 		errs = append(errs, fmt.Sprintf("TRACING_SDK=%q: want %s (the default) or %s", sdk, SDKJaeger, SDKOTel))
@@ -223,13 +236,23 @@ func New(s Settings, log *slog.Logger) (opentracing.Tracer, *Closer, error) {
 		ServiceName: s.ServiceName,
 		Sampler:     &config.SamplerConfig{Type: s.SamplerType, Param: s.SamplerParam},
 	}
+	// The sampler is built here, not by cfg, so the HTTP codec can ask it about a B3 trace
+	// that came without a sampling decision.
+	sampler, err := cfg.Sampler.NewSampler(s.ServiceName, jaeger.NewMetrics(counts, nil))
+	if err != nil {
+		reporter.Close()
+		return nil, nil, fmt.Errorf("jaeger sampler: %w", err)
+	}
+	httpCodec := httpPropagator
+	httpCodec.rootSampler = sampler
 	opts := []config.Option{
 		config.Reporter(reporter),
+		config.Sampler(sampler),
 		config.Metrics(counts),
 		config.Logger(jaegerLogger{log}),
 		config.Gen128Bit(s.TraceID128Bit),
-		config.Injector(opentracing.HTTPHeaders, httpPropagator),
-		config.Extractor(opentracing.HTTPHeaders, httpPropagator),
+		config.Injector(opentracing.HTTPHeaders, httpCodec),
+		config.Extractor(opentracing.HTTPHeaders, httpCodec),
 		config.Injector(opentracing.TextMap, textMapPropagator), // AMQP headers
 		config.Extractor(opentracing.TextMap, textMapPropagator),
 	}
