@@ -34,8 +34,11 @@ type jaegerProxy struct {
 	timeout time.Duration
 }
 
-func newJaegerProxy(log *slog.Logger, base string) *jaegerProxy {
-	return &jaegerProxy{log: log, base: base, client: &http.Client{}, timeout: jaegerTimeout}
+func newJaegerProxy(log *slog.Logger, base string, timeout time.Duration) *jaegerProxy {
+	if timeout <= 0 {
+		timeout = jaegerTimeout
+	}
+	return &jaegerProxy{log: log, base: base, client: &http.Client{}, timeout: timeout}
 }
 
 // errJaeger is an answer the console could not get from Jaeger: a 502 with a sentence.

@@ -49,7 +49,8 @@ type config struct {
 	instructor bool   // CONSOLE_INSTRUCTOR: may switch faults for everyone
 	dir        string // the repository: workshop/labs, bin/workshop, .run/
 	workshop   string // CONSOLE_WORKSHOP_BIN: the workshop command setup and check run
-	environ    []string
+	environ    []string      // the workshop command's environment
+	jaegerWait time.Duration // how long a call to Jaeger may take (tests shorten it)
 }
 
 const usage = `Usage: console [flags]
@@ -103,7 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q (console -h)", fs.Args())
 	}
-	cfg := config{addr: *addr, dir: *dir, workshop: *workshop}
+	cfg := config{addr: *addr, dir: *dir, workshop: *workshop, jaegerWait: jaegerTimeout}
 	var err error
 	if cfg.instructor, err = strconv.ParseBool(*instructor); err != nil {
 		return config{}, fmt.Errorf("CONSOLE_INSTRUCTOR=%q: want true or false", *instructor)

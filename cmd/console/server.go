@@ -20,7 +20,7 @@ func newServer(log *slog.Logger, cfg config) http.Handler {
 	if err != nil {
 		panic(err) // the embed pattern names web: it is there, or the build failed
 	}
-	jaeger := newJaegerProxy(log, cfg.jaeger)
+	jaeger := newJaegerProxy(log, cfg.jaeger, cfg.jaegerWait)
 	labs := labsDir(cfg)
 	mux := http.NewServeMux()
 
