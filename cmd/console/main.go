@@ -42,13 +42,13 @@ func main() {
 
 // config is what the console needs to know; each field has an env var and a flag.
 type config struct {
-	addr       string // CONSOLE_ADDR
-	jaeger     string // JAEGER_QUERY_URL
-	admin      string // TRACELAB_ADMIN_URL: the edge's admin listener
-	edge       string // EDGE_URL: for the commands the page shows a learner
-	instructor bool   // CONSOLE_INSTRUCTOR: may switch faults for everyone
-	dir        string // the repository: workshop/labs, bin/workshop, .run/
-	workshop   string // CONSOLE_WORKSHOP_BIN: the workshop command setup and check run
+	addr       string        // CONSOLE_ADDR
+	jaeger     string        // JAEGER_QUERY_URL
+	admin      string        // TRACELAB_ADMIN_URL: the edge's admin listener
+	edge       string        // EDGE_URL: for the commands the page shows a learner
+	instructor bool          // CONSOLE_INSTRUCTOR: may switch faults for everyone
+	dir        string        // the repository: workshop/labs, bin/workshop, .run/
+	workshop   string        // CONSOLE_WORKSHOP_BIN: the workshop command setup and check run
 	environ    []string      // the workshop command's environment
 	jaegerWait time.Duration // how long a call to Jaeger may take (tests shorten it)
 }
