@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run trace load loadgen lab hint setup check logs test test-otel test-reliability test-docker validate bench fmt-check clean
+.PHONY: help build run console trace load loadgen lab hint setup check logs test test-otel test-reliability test-docker validate bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -9,9 +9,10 @@ help:
 # The services, from the one list of them (internal/landscape/services.txt).
 SERVICES := $(shell awk '/^[a-z]/ { print $$1 }' internal/landscape/services.txt)
 
-## build: compile every service, the landscape runner, the trace viewer, the load generator, the workshop and fault commands into bin/
+## build: compile every service, the landscape runner, the trace viewer, the load generator, the workshop and fault commands
+##        and the workshop console into bin/
 build:
-	go build -o bin/ $(addprefix ./,$(SERVICES)) ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault
+	go build -o bin/ $(addprefix ./,$(SERVICES)) ./cmd/landscape ./cmd/trace ./cmd/loadgen ./cmd/workshop ./cmd/fault ./cmd/console
 
 ## new-service: a new traced service from quoteservice's anatomy, in every list and deploy file:
 ##              make new-service NAME=ledger [PORT=9090] [KIND=http]; it prints what to do next
@@ -27,7 +28,15 @@ remove-service:
 run: build
 	./bin/landscape
 
-## trace: print a trace as a waterfall: make trace ID=<X-Trace-Id>, or SERVICE=<name> for its latest
+## console: the workshop console on its own (make run starts it too), on CONSOLE_ADDR (http://localhost:8088), reading
+##          JAEGER_QUERY_URL (http://localhost:16686), so it works beside docker compose too; CONSOLE_INSTRUCTOR=true
+##          lets its page switch faults for everyone
+console:
+	@go build -o bin/ ./cmd/console ./cmd/workshop
+	./bin/console
+
+## trace: print a trace as a waterfall: make trace ID=<X-Trace-Id>, or SERVICE=<name> for its latest; then its link
+##        in the workshop console (CONSOLE_URL, http://localhost:8088)
 trace:
 	@if [ -z "$(ID)$(SERVICE)" ]; then \
 		echo "usage: make trace ID=<trace id>    (the X-Trace-Id header of an answer: curl -ki)"; \

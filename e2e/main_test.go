@@ -44,6 +44,7 @@ var ports = map[string]string{
 	"IMAGESERVICE_ADDR":   "127.0.0.1:17777",
 	"VIPSERVICE_ADDR":     "127.0.0.1:16868",
 	"EDGE_ADMIN_ADDR":     "127.0.0.1:18766", // the edge's admin listener (make fault)
+	"CONSOLE_ADDR":        "127.0.0.1:18088", // the workshop console (console_test.go)
 }
 
 func TestMain(m *testing.M) {
@@ -87,6 +88,10 @@ func runSuite(m *testing.M) int {
 		"JAEGER_DISABLED=false",
 		"ACCOUNTSERVICE_DB="+filepath.Join(tmp, "accounts.db"),
 		"VIP_QUEUE="+vipQueue,
+		// The console runs the workshop command with these: a lab checked from its page
+		// reads the suite's log and keeps its state in the suite's folder.
+		"LANDSCAPE_LOG="+logPath,
+		"WORKSHOP_STATE="+filepath.Join(tmp, "console-workshop"),
 	)
 	// TRACELAB_E2E_SDK=otel runs the services on the OpenTelemetry SDK (TRACING_SDK): the
 	// suite reads Jaeger's API, the same for both, so the same tests prove the same trees.

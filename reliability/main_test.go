@@ -61,6 +61,7 @@ var ports = map[string]string{
 	"IMAGESERVICE_ADDR":   "127.0.0.1:29777",
 	"VIPSERVICE_ADDR":     "127.0.0.1:26868",
 	"EDGE_ADMIN_ADDR":     "127.0.0.1:28766", // the edge's admin listener (make fault)
+	"CONSOLE_ADDR":        "off",             // no console: the suite reads Jaeger and the services itself
 }
 
 // testLandscape is a landscape one test runs and stops, with what the test reads of it.

@@ -174,7 +174,8 @@ func measure(ctx context.Context, root string, environ []string, mode string, d,
 	defer os.Remove(logFile.Name())
 	defer logFile.Close()
 
-	env := append(append([]string(nil), environ...), "JAEGER_DISABLED="+strconv.FormatBool(!traced(mode)))
+	// No console: it would only take a core's share from what is measured, and its port.
+	env := append(append([]string(nil), environ...), "JAEGER_DISABLED="+strconv.FormatBool(!traced(mode)), "CONSOLE_ADDR=off")
 	if sdk := sdkOf[mode]; sdk != "" {
 		env = append(env, "TRACING_SDK="+sdk)
 	}

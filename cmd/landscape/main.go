@@ -77,6 +77,8 @@ Every setting is an environment variable, passed on to the services:
   *_ADDR, *_URL      where services listen and find each other (see README); a URL follows its ADDR
   TRACING_SDK        jaeger (the default) or otel, for every service; <NAME>_TRACING_SDK for one
                      (ACCOUNTSERVICE_TRACING_SDK=otel), winning over TRACING_SDK
+  CONSOLE_ADDR       where the workshop console listens (default 127.0.0.1:8088); off leaves it out
+  CONSOLE_INSTRUCTOR true: the console's page may switch faults for everyone
   LOG_LEVEL          debug, info, warn or error
 `
 
@@ -88,6 +90,11 @@ func summary(l *landscape.Landscape) []string {
 		"tracelab is running. Ctrl-C stops it.",
 		"",
 		row("edge", edge+"   (HTTPS, self-signed certificate: curl -k)"),
+	}
+	if l.Console != "" {
+		lines = append(lines, row("console", l.Console+"   (open it in a browser: traces, the graph, the labs, the faults)"))
+	} else {
+		lines = append(lines, row("console", "off (CONSOLE_ADDR=off)"))
 	}
 	switch {
 	case l.Jaeger == "":
@@ -117,6 +124,11 @@ func summary(l *landscape.Landscape) []string {
 			"  curl -ki "+edge+"/api/accounts/10000    (-i shows the X-Trace-Id header)",
 			"Then read that request's trace:",
 			"  make trace ID=<X-Trace-Id>    (a waterfall in this terminal)",
+		)
+		if l.Console != "" {
+			lines = append(lines, "  "+l.Console+"/trace/<X-Trace-Id>    (the same in the browser)")
+		}
+		lines = append(lines,
 			"  curl -s "+l.Jaeger+"/api/traces/<X-Trace-Id>    (the raw JSON)",
 		)
 	}

@@ -32,6 +32,7 @@ func TestSummary(t *testing.T) {
 			{Name: "edge", URL: "https://localhost:8765"},
 		},
 		Jaeger:   landscape.JaegerURL,
+		Console:  "http://localhost:8088",
 		RabbitMQ: "amqp://guest:xxxxx@localhost:5672/",
 	}
 	got := strings.Join(summary(l), "\n")
@@ -45,6 +46,8 @@ func TestSummary(t *testing.T) {
 		"make trace ID=<X-Trace-Id>",
 		"curl -s http://localhost:16686/api/traces/<X-Trace-Id>",
 		"no UI",
+		"console         http://localhost:8088",
+		"http://localhost:8088/trace/<X-Trace-Id>",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
@@ -61,6 +64,11 @@ func TestSummary(t *testing.T) {
 	l.SDK["quoteservice"] = "otel"
 	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "tracing SDK     otel for every service") {
 		t.Errorf("summary with every service on otel does not say so:\n%s", got)
+	}
+
+	l.Console = ""
+	if got := strings.Join(summary(l), "\n"); !strings.Contains(got, "console         off (CONSOLE_ADDR=off)") || strings.Contains(got, "8088") {
+		t.Errorf("summary with CONSOLE_ADDR=off should say the console is off and link nowhere:\n%s", got)
 	}
 
 	l.Jaeger = ""

@@ -45,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	service := fs.String("service", "", "print the latest trace of this service instead")
 	jaeger := fs.String("jaeger", envOr(getenv, "JAEGER_QUERY_URL", "http://localhost:16686"),
 		"base URL of Jaeger's query API (env JAEGER_QUERY_URL)")
+	console := fs.String("console", envOr(getenv, "CONSOLE_URL", "http://localhost:8088"),
+		"the workshop console, for the trace's link at the end (env CONSOLE_URL; off for none)")
 	width := fs.Int("width", 100, fmt.Sprintf("width of the output in columns, at least %d", minWidth))
 	noColor := fs.Bool("no-color", false, "no colors, even on a terminal (as does env NO_COLOR)")
 	allTags := fs.Bool("all-tags", false, "show every tag of every span, not only those that tell the story")
@@ -84,7 +86,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		allTags: *allTags,
 		loc:     time.Local,
 	}
-	return v.render(stdout, newTrace(jt))
+	if err := v.render(stdout, newTrace(jt)); err != nil {
+		return err
+	}
+	// The same trace in the browser: the console's waterfall, one click from the terminal.
+	if *console != "off" && *console != "" {
+		fmt.Fprintf(stdout, "\nin the browser: %s/trace/%s\n", strings.TrimRight(*console, "/"), jt.TraceID)
+	}
+	return nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {

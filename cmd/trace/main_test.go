@@ -120,6 +120,7 @@ func TestRunByID(t *testing.T) {
 		"services: edge, accountservice, vipservice, quoteservice, imageservice",
 		"        vipservice consume vipQueue       +1.93ms   329µs │                ████                    │",
 		"            consumer  ↳ follows from publish vipQueue  message_bus.destination=vipQueue",
+		"in the browser: http://localhost:8088/trace/" + vipID,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run(-id %s) lacks %q:\n%s", vipID, want, out)
@@ -140,6 +141,21 @@ func TestRunJaegerFromEnv(t *testing.T) {
 	err := run(context.Background(), []string{"-id", plainID}, env(map[string]string{"JAEGER_QUERY_URL": jaeger.URL}), &out)
 	if err != nil || !strings.Contains(out.String(), "trace "+plainID) {
 		t.Errorf("run(-id %s) with JAEGER_QUERY_URL = %v, output:\n%s\nwant the trace", plainID, err, out.String())
+	}
+}
+
+// CONSOLE_URL moves the trace's link at the end to another console; off leaves it out.
+func TestRunConsoleLink(t *testing.T) {
+	jaeger := newFakeJaegerQuery(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-id", plainID}, env(map[string]string{"JAEGER_QUERY_URL": jaeger.URL, "CONSOLE_URL": "http://class.example:9000/"}), &out)
+	if want := "in the browser: http://class.example:9000/trace/"; err != nil || !strings.Contains(out.String(), want) {
+		t.Errorf("run(-id %s) with CONSOLE_URL = %v, output:\n%s\nwant %q", plainID, err, out.String(), want)
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"-id", plainID, "-console", "off"}, env(map[string]string{"JAEGER_QUERY_URL": jaeger.URL}), &out)
+	if err != nil || strings.Contains(out.String(), "in the browser") {
+		t.Errorf("run(-id %s -console off) = %v, output:\n%s\nwant no link", plainID, err, out.String())
 	}
 }
 

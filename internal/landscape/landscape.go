@@ -1,7 +1,7 @@
 // Package landscape runs the whole tracelab landscape on one machine: it checks that
 // RabbitMQ answers, starts Jaeger (or reuses one that runs), then every service from bin/
-// as a process of its own, waits until each is healthy and stops them all, in reverse
-// order, when asked to. Every line a process prints reaches one output with the process's
+// as a process of its own, and last the workshop console (cmd/console, unless CONSOLE_ADDR=off),
+// waits until each is healthy and stops them all, in reverse order, when asked to. Every line a process prints reaches one output with the process's
 // name in front:
 //
 //	quoteservice   | {"@timestamp":"...","log.level":"info","message":"listening",...}
@@ -59,6 +59,8 @@ type Landscape struct {
 	JaegerReused bool
 	// RabbitMQ is the broker's AMQP URL, with its password hidden.
 	RabbitMQ string
+	// Console is the workshop console's URL (http://localhost:8088), or "" with CONSOLE_ADDR=off.
+	Console string
 	// SDK is the tracing SDK each service runs on, by name: jaeger or otel (TRACING_SDK,
 	// or <NAME>_TRACING_SDK for one service).
 	SDK map[string]string
@@ -95,7 +97,7 @@ func Start(ctx context.Context, cfg Config) (*Landscape, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := []string{"landscape", "jaeger"}
+	names := []string{"landscape", "jaeger", "console"}
 	for _, s := range services {
 		names = append(names, s.name)
 	}
@@ -122,6 +124,14 @@ func Start(ctx context.Context, cfg Config) (*Landscape, error) {
 	procs, err := serviceProcesses(ctx, cfg.Dir, env, urls)
 	if err != nil {
 		return nil, err
+	}
+	console, consoleURL, err := consoleProcess(ctx, cfg.Dir, env, urls)
+	if err != nil {
+		return nil, err
+	}
+	if console != nil {
+		procs = append(procs, *console)
+		l.Console = consoleURL
 	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return nil, err
