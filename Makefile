@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run console trace load loadgen lab hint setup check logs test test-otel test-reliability test-docker validate bench fmt-check clean
+.PHONY: help build run console trace load loadgen lab hint setup check logs test test-otel test-browser test-reliability test-docker validate bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -101,6 +101,15 @@ test:
 	@echo "go benchmarks, once each, so they keep compiling and running:"
 	go test -run '^$$' -bench . -benchtime 1x $$(go list ./... | grep -v -e /e2e$$ -e /reliability$$)
 	cd deploy/validate && go vet ./... && go test -count=1 ./...
+
+## test-browser: the workshop console in a real browser: headless Chromium (Debian's chromium, installed
+##               with apt-get if missing, as root) driven by playwright-core (npm ci in console-tests/),
+##               against a landscape of its own ports; SCREENSHOTS=1 also rewrites docs/console-*.png
+test-browser: build
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	cd console-tests && npm ci --no-audit --no-fund
+	@scripts/ensure-jaeger.sh >/dev/null
+	SCREENSHOT_DIR=$(if $(SCREENSHOTS),$(CURDIR)/docs) go test -tags browser -count=1 -v -timeout 25m ./console-tests/
 
 ## test-otel: the end-to-end suite with every service on the OpenTelemetry SDK (TRACING_SDK=otel,
 ##            through TRACELAB_E2E_SDK), the same trees read back from Jaeger; CI runs it after make test

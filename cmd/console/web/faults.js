@@ -36,6 +36,7 @@ export async function faultsView(main) {
           ? "You are the instructor: the switches below turn a fault on or off for every request."
           : "Put a fault in your own request's baggage with the commands below: nobody else sees it. (Switching for everyone is the instructor's: CONSOLE_INSTRUCTOR=true.)"),
       activeList(active),
+      ...Object.entries(data.errors || {}).map(([svc, why]) => errorBox(new Error(why), `${svc} did not say which faults it has on`)),
       instructor ? h("p", {}, h("button", { type: "button", id: "clear-all", onclick: () => change(() => api.clearFault("all")) }, "Clear all faults")) : null,
       h("div", { class: "fault-grid" }, (data.catalogue || []).map((f) => card(f, active, instructor, config.edge))),
     );
@@ -56,13 +57,14 @@ export async function faultsView(main) {
     const services = [].concat(f.services || f.service || []);
     const onIn = Object.entries(active).filter(([, list]) => (list || []).some((spec) => spec.split("=")[0] === f.name)).map(([svc]) => svc);
     const account = services.includes("vipservice") || f.name === "vip-errors" ? 10000 : 10001;
-    const param = h("input", { id: `param-${f.name}`, size: 8, placeholder: "default", "aria-label": `parameter for ${f.name}` });
-    const spec = () => (param.value.trim() ? `${f.name}=${param.value.trim()}` : f.name);
+    // A fault without a parameter gets no field: there is nothing to give it.
+    const param = f.param ? h("input", { id: `param-${f.name}`, size: 8, placeholder: f.default || "default", "aria-label": `parameter for ${f.name}` }) : h("span");
+    const spec = () => (param.value && param.value.trim() ? `${f.name}=${param.value.trim()}` : f.name);
     return h("section", { class: "fault" + (onIn.length ? " on" : ""), dataset: { fault: f.name } },
       h("h2", {}, h("code", {}, f.name), onIn.length ? h("span", { class: "badge badge-on" }, `on in ${onIn.join(", ")}`) : null),
       h("p", { class: "muted" }, services.join(", ")),
       h("p", {}, f.description || ""),
-      f.param ? h("p", {}, h("strong", {}, "parameter: "), f.param) : null,
+      f.param ? h("p", {}, h("strong", {}, "parameter: "), f.param, f.default ? ` (default ${f.default})` : "") : null,
       copyable(`curl -k -i -H 'uberctx-fault: ${f.name}' ${edge}/api/accounts/${account}`, `curl-${f.name}`),
       copyable(`bin/loadgen -d 30s -baggage fault=${f.name}`, `loadgen-${f.name}`),
       instructor ? h("div", { class: "switch" },
