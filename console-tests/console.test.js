@@ -96,8 +96,12 @@ test("Enter on the row opens the trace: a waterfall of twelve spans, the AMQP ho
   assert.equal(await page.locator("#span-count").textContent(), String(VIP_SPANS));
   const follows = page.locator(".wf-row.follows");
   assert.equal(await follows.count(), VIP_FOLLOWS);
-  const consume = page.locator('.wf-row[data-operation="consume ' + "vipQueue" + '"], .wf-row.follows[data-service="vipservice"]').first();
-  assert.match(await consume.locator(".badge-follows").textContent(), /follows from publish /);
+  // vipservice's consumer span (its queue is the suite's own, console-tests-vip-<pid>).
+  const consume = page.locator('.wf-row.follows[data-service="vipservice"]');
+  assert.match(await consume.getAttribute("data-operation"), /^consume /);
+  assert.match(await consume.locator(".badge-follows").textContent(), /^FOLLOWS_FROM publish /);
+  const publish = page.locator('.wf-row.follows[data-service="accountservice"]');
+  assert.match(await publish.locator(".badge-follows").textContent(), /^FOLLOWS_FROM outbox write$/);
   assert.equal(await consume.locator(".wf-connector").count(), 1, "the dashed connector");
   // CHILD_OF rows have neither.
   assert.equal(await page.locator(".wf-row:not(.follows) .badge-follows, .wf-row:not(.follows) .wf-connector").count(), 0);

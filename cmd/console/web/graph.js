@@ -58,7 +58,10 @@ export function layers(deps, names) {
   return depth;
 }
 
-function draw(deps, names) {
+function draw(all, names) {
+  // Jaeger counts a span's child in the same service as a call to itself: that is not a
+  // dependency, so those links are left out.
+  const deps = all.filter((d) => d.parent !== d.child);
   const depth = layers(deps, names);
   const columns = [];
   for (const [name, d] of [...depth].sort((a, b) => a[0].localeCompare(b[0]))) (columns[d] ||= []).push(name);

@@ -26,20 +26,30 @@ export function renderWaterfall(trace, { scale = trace.duration, showCritical = 
       dataset: { spanId: s.id, service: s.service, operation: s.operation },
       title: "Enter or click for the span's details",
     },
-    h("div", { class: "wf-label", style: `padding-left: ${depth * 1.1}rem` },
+    h("div", { class: "wf-label", style: `padding-left: calc(0.6rem + ${depth * 1.1}rem)` },
       follows ? h("span", { class: "wf-connector", "aria-hidden": "true" }) : null,
       h("span", { class: "svc", style: `--svc: ${serviceColor(s.service)}` }, s.service),
       " ",
-      h("span", { class: "op" }, s.operation),
+      h("span", { class: "op", title: s.operation }, s.operation),
       s.error ? h("span", { class: "badge badge-error" }, "error") : null,
-      follows ? h("span", { class: "badge badge-follows" }, `↳ follows from ${s.parent.operation}`) : null,
+      // On a line of its own, so a long queue name cannot push it out of sight.
+      follows ? h("div", { class: "wf-sub" }, h("span", { class: "badge badge-follows" }, `FOLLOWS_FROM ${s.parent.operation}`),
+        s.kind ? ` ${s.kind}` : "") : null,
     ),
     h("div", { class: "wf-track" },
+      // The wait between the span it follows and its start (a message in the queue): dashed.
+      follows && s.start > s.parent.end ? h("div", {
+        class: "wf-gap",
+        style: `left: ${pct(s.parent.end - trace.start)}; width: ${pct(s.start - s.parent.end)}`,
+        title: `${fmtDuration(s.start - s.parent.end)} between the end of ${s.parent.operation} and the start of ${s.operation}`,
+      }) : null,
       h("div", {
         class: "wf-bar",
         style: `left: ${pct(s.start - trace.start)}; width: max(2px, ${pct(s.duration)}); --svc: ${serviceColor(s.service)}`,
       }),
-      h("span", { class: "wf-time", style: `left: ${pct(s.start - trace.start)}` },
+      // The figures go after the bar's start, or before its end when it starts far right.
+      h("span", { class: "wf-time", style: (s.start - trace.start) / span > 0.7
+        ? `right: ${pct(span - (s.end - trace.start))}` : `left: ${pct(s.start - trace.start)}` },
         `+${fmtDuration(s.start - trace.start)} · ${fmtDuration(s.duration)}`),
     ));
     const details = h("div", { class: "wf-details", hidden: true });
