@@ -8,7 +8,7 @@
 // Every wait is on a condition with a generous limit (CI may share the two cores), never a
 // fixed sleep standing in for an assertion.
 
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
 import fs from "node:fs";
@@ -46,6 +46,14 @@ before(async () => {
   page.on("pageerror", (err) => { pageErrors.push(err.message); });
 });
 
+// A failed test says what the page showed, not only which element never came.
+afterEach(async (t) => {
+  if (t.passed === false || process.env.CONSOLE_TESTS_VERBOSE) {
+    const text = page ? await page.locator("main").innerText().catch(() => "") : "";
+    console.error(`--- ${page && page.url()} showed ---\n${text.slice(0, 2000)}`);
+  }
+});
+
 after(async () => {
   if (context) await context.close();
 });
@@ -64,6 +72,19 @@ function vipRequest(headers = {}) {
     });
     req.on("error", reject);
   });
+}
+
+// waitForTrace waits until Jaeger, asked through the console's own API, holds all n spans
+// of a trace: spans reach Jaeger in batches, the consumer's a little after the request's.
+async function waitForTrace(id, n) {
+  let last = "nothing yet";
+  for (const deadline = Date.now() + WAIT; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+    const r = await fetch(`${consoleURL}/api/jaeger/traces/${id}`);
+    const body = await r.json();
+    if (r.ok && body.data[0].spans.length === n) return;
+    last = r.ok ? `${body.data[0].spans.length} spans` : body.error;
+  }
+  throw new Error(`trace ${id} did not reach ${n} spans in Jaeger within ${WAIT / 1000}s: ${last}`);
 }
 
 let vipTrace; // the trace id of the VIP read, once the list has shown it whole
@@ -140,6 +161,7 @@ test("a deep link opens the trace, and a bad id or an unknown trace shows a mess
 
 test("two traces side by side", async () => {
   const second = await vipRequest();
+  await waitForTrace(second, VIP_SPANS);
   await page.goto(`${consoleURL}/compare/${vipTrace}/${second}`);
   await page.locator(".compare section").nth(1).locator(".wf-row").first().waitFor();
   assert.equal(await page.locator(".compare section").count(), 2);
@@ -170,11 +192,7 @@ test("a lab: rendered from its README, set up, a wrong answer ✗, the right one
 
   // The check reads the newest VIP trace since the setup: send one, and wait until Jaeger
   // has all of it (the console's own API says so), so the right answer is right.
-  const id = await vipRequest();
-  await page.waitForFunction(async ([id, n]) => {
-    const r = await fetch(`/api/jaeger/traces/${id}`);
-    return r.ok && (await r.json()).data[0].spans.length === n;
-  }, [id, VIP_SPANS], { timeout: WAIT, polling: 500 });
+  await waitForTrace(await vipRequest(), VIP_SPANS);
 
   await page.locator("#answer").fill("11 1");
   await page.locator("#check").click();

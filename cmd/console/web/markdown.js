@@ -34,7 +34,7 @@ function blocks(lines, linkFor) {
     const heading = line.match(/^(#{1,6})\s+(.*?)\s*#*$/);
     if (heading) {
       const level = heading[1].length;
-      const id = heading[2].toLowerCase().replace(/[^\w]+/g, "-").replace(/^-|-$/g, "");
+      const id = "md-" + heading[2].toLowerCase().replace(/[^\w]+/g, "-").replace(/^-|-$/g, "");
       out.push(`<h${level} id="${escapeHTML(id)}">${inline(heading[2], linkFor)}</h${level}>`);
       i++;
       continue;
