@@ -37,6 +37,9 @@ var (
 	}
 )
 
+// consoleWorkshopState is where the console's setups and checks keep their state.
+var consoleWorkshopState string
+
 var ports = map[string]string{
 	"EDGE_ADDR":           "127.0.0.1:18765",
 	"ACCOUNTSERVICE_ADDR": "127.0.0.1:16767",
@@ -81,6 +84,7 @@ func runSuite(m *testing.M) int {
 	}
 	defer logFile.Close()
 
+	consoleWorkshopState = filepath.Join(tmp, "console-workshop")
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	vipQueue = "e2e-vip-" + hex.EncodeToString(suffix)
@@ -91,7 +95,7 @@ func runSuite(m *testing.M) int {
 		// The console runs the workshop command with these: a lab checked from its page
 		// reads the suite's log and keeps its state in the suite's folder.
 		"LANDSCAPE_LOG="+logPath,
-		"WORKSHOP_STATE="+filepath.Join(tmp, "console-workshop"),
+		"WORKSHOP_STATE="+consoleWorkshopState,
 	)
 	// TRACELAB_E2E_SDK=otel runs the services on the OpenTelemetry SDK (TRACING_SDK): the
 	// suite reads Jaeger's API, the same for both, so the same tests prove the same trees.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -108,6 +109,22 @@ func TestPages(t *testing.T) {
 		}
 	}
 	errorOf(t, call(t, h, http.MethodGet, "/api/nope", ""), http.StatusNotFound)
+}
+
+// TestRefusalsLogged: an error answer gets a log line, a page or a good read none (the page
+// polls, and make run's terminal is shared with the services).
+func TestRefusalsLogged(t *testing.T) {
+	var out bytes.Buffer
+	h := newServer(logging.New("console", &out, slog.LevelInfo), testConfig(t))
+	call(t, h, http.MethodGet, "/", "")
+	call(t, h, http.MethodGet, "/api/labs", "")
+	if out.Len() != 0 {
+		t.Errorf("a page and a list logged %q, want nothing", out.String())
+	}
+	call(t, h, http.MethodGet, "/api/jaeger/traces/xyz", "")
+	if got := out.String(); !strings.Contains(got, `"refused"`) || !strings.Contains(got, `"http.response.status_code":400`) || !strings.Contains(got, "/api/jaeger/traces/{id}") {
+		t.Errorf("a bad trace id logged %q, want a refused line with the route and 400", got)
+	}
 }
 
 func TestConfigAnswer(t *testing.T) {

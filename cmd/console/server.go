@@ -50,7 +50,25 @@ func newServer(log *slog.Logger, cfg config) http.Handler {
 		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	mux.Handle("/", respond.NotFound())
-	return mux
+	return logRefusals(log, mux)
+}
+
+// logRefusals writes a line for every answer that is an error, with the route and status.
+// Only those: the page polls Jaeger while a learner watches, and a line per poll would bury
+// the services' own lines in make run's terminal.
+func logRefusals(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := respond.NewRecorder(w)
+		next.ServeHTTP(rec, r)
+		if status := rec.Status(); status >= 400 {
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelWarn
+			}
+			log.Log(r.Context(), level, "refused", "http.request.method", r.Method, "url.path", r.URL.Path,
+				"http.route", r.Pattern, "http.response.status_code", status)
+		}
+	})
 }
 
 // handlePage serves index.html for every page path: the page is one document, and a deep
