@@ -3,7 +3,7 @@
 
 import { h, errorBox } from "./dom.js";
 import * as api from "./api.js";
-import { renderMarkdown } from "./markdown.js";
+import { renderMarkdown, inline } from "./markdown.js";
 
 export async function labsView(main) {
   main.append(h("h1", {}, "Workshop"));
@@ -18,8 +18,16 @@ export async function labsView(main) {
     h("p", {}, "Eleven labs on reading, finding and fixing with traces. Labs 1 and 2 come first; the others stand alone."),
     h("ol", { class: "lab-list" }, labs.map((l) => h("li", { value: l.number },
       h("a", { href: `/labs/${l.number}`, "data-link": true }, h("strong", {}, `Lab ${l.number}: ${l.title}`)),
-      l.summary ? h("p", { class: "muted" }, l.summary) : null))),
+      l.summary ? summaryOf(l.summary) : null))),
   );
+}
+
+// A summary is a line of the README: its `code` is rendered as in the lab (inline escapes
+// all text first, so this innerHTML holds no markup of the README's own).
+function summaryOf(text) {
+  const p = h("p", { class: "muted" });
+  p.innerHTML = inline(text, () => null);
+  return p;
 }
 
 // A lab's README links to its neighbours as ../02-find-the-slowdown: those become console

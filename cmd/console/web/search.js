@@ -47,14 +47,22 @@ export async function searchView(main, _params, query) {
   main.append(h("h1", {}, "Traces"), form, problem, h("div", { class: "list-bar" }, status, compareBtn), table);
 
   // Services come from Jaeger; a Jaeger that is down shows its error here and the list stays.
-  try {
-    const names = (await api.services()).sort();
-    const want = query.get("service") || (names.includes("edge") ? "edge" : names[0]);
-    service.replaceChildren(...names.map((n) => h("option", { value: n, selected: n === want }, n)));
-    if (!names.length) problem.replaceChildren(errorBox(new Error("Jaeger has no traces yet: send a request (curl -k https://localhost:8765/api/accounts/10000) and wait a second"), "No services"));
-    await loadOperations(service.value, query.get("operation"));
-  } catch (err) {
-    problem.replaceChildren(errorBox(err, "Jaeger's services could not be read"));
+  // A fresh Jaeger knows no service until the first request: the poll asks again until one
+  // appears, so a learner who opened the console first still sees their trace come in.
+  async function loadServices() {
+    try {
+      const names = (await api.services()).sort();
+      if (!names.length) {
+        problem.replaceChildren(errorBox(new Error("Jaeger has no traces yet: send a request (curl -k https://localhost:8765/api/accounts/10000); it shows here within seconds"), "No services"));
+        return;
+      }
+      problem.replaceChildren();
+      const want = query.get("service") || (names.includes("edge") ? "edge" : names[0]);
+      service.replaceChildren(...names.map((n) => h("option", { value: n, selected: n === want }, n)));
+      await loadOperations(service.value, query.get("operation"));
+    } catch (err) {
+      problem.replaceChildren(errorBox(err, "Jaeger's services could not be read"));
+    }
   }
 
   async function loadOperations(svc, want) {
@@ -182,8 +190,17 @@ export async function searchView(main, _params, query) {
   });
   sort.addEventListener("change", draw);
 
+  await loadServices();
   await refresh();
-  const timer = setInterval(() => { if (live.checked && !document.hidden) refresh(); }, POLL_MS);
+  const timer = setInterval(async () => {
+    if (document.hidden) return;
+    if (!service.value) {
+      await loadServices();
+      if (service.value) refresh();
+    } else if (live.checked) {
+      refresh();
+    }
+  }, POLL_MS);
   return () => clearInterval(timer);
 }
 
