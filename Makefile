@@ -107,7 +107,7 @@ test:
 ##               against a landscape of its own ports; SCREENSHOTS=1 also rewrites docs/console-*.png
 test-browser: build
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
-	cd console-tests && npm ci --no-audit --no-fund
+	cd console-tests && npm ci --no-audit --no-fund && node --test units.test.js
 	@scripts/ensure-jaeger.sh >/dev/null
 	SCREENSHOT_DIR=$(if $(SCREENSHOTS),$(CURDIR)/docs) go test -tags browser -count=1 -v -timeout 25m ./console-tests/
 

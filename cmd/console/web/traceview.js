@@ -16,8 +16,28 @@ export async function traceView(main, [id]) {
       h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the trace list")));
     return;
   }
+  draw(main, trace);
+  // A deep link opened right after the request may come before the consumer's spans (they
+  // reach Jaeger a moment later): for half a minute after the trace, look again, and redraw
+  // when it has grown.
+  const timer = setInterval(async () => {
+    if (Date.now() * 1000 - trace.end > 30e6) return clearInterval(timer);
+    try {
+      const fresh = buildTrace(await api.trace(id));
+      if (fresh.spans.length !== trace.spans.length) {
+        trace = fresh;
+        draw(main, trace);
+      }
+    } catch {
+      // Keep what is shown; the first load already reported any error.
+    }
+  }, 3000);
+  return () => clearInterval(timer);
+}
+
+function draw(main, trace) {
   const critical = h("input", { type: "checkbox", id: "show-critical", checked: true });
-  let chart = renderWaterfall(trace);
+  const chart = renderWaterfall(trace);
   critical.addEventListener("change", () => chart.classList.toggle("show-critical", critical.checked));
   main.replaceChildren(
     h("h1", {}, trace.title),
