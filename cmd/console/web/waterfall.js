@@ -15,16 +15,16 @@ export function renderWaterfall(trace, { scale = trace.duration, showCritical = 
 
   const wrap = h("div", { class: "waterfall" + (showCritical ? " show-critical" : "") });
   wrap.append(axis(span));
-  const list = h("div", { class: "wf-rows", role: "list" });
+  const list = h("div", { class: "wf-rows" });
   for (const { span: s, depth } of flatten(trace)) {
     const follows = s.refType === "FOLLOWS_FROM" && s.parent;
     const row = h("div", {
       class: ["wf-row", follows ? "follows" : "", s.error ? "error" : "", critical.has(s.id) ? "critical" : ""].join(" ").trim(),
-      role: "listitem",
+      role: "button", // a toggle for the details below it: Enter or Space, as a button
       tabindex: "0",
       "aria-expanded": "false",
       dataset: { spanId: s.id, service: s.service, operation: s.operation },
-      title: "Enter or click for the span's details",
+      "aria-label": `${s.service} ${s.operation}, ${fmtDuration(s.duration)}${s.error ? ", error" : ""}${follows ? `, follows from ${s.parent.operation}` : ""}`,
     },
     h("div", { class: "wf-label", style: `padding-left: calc(0.6rem + ${depth * 1.1}rem)` },
       follows ? h("span", { class: "wf-connector", "aria-hidden": "true" }) : null,
