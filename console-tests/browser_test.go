@@ -61,7 +61,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		"JAEGER_DISABLED=false",
 		"ACCOUNTSERVICE_DB="+filepath.Join(tmp, "accounts.db"),
 		fmt.Sprintf("VIP_QUEUE=console-tests-vip-%d", os.Getpid()), // no other vipservice takes its events
-		"CONSOLE_INSTRUCTOR=true", // the fault switches are tested too
+		"CONSOLE_INSTRUCTOR=true",                                  // the fault switches are tested too
 	)
 	for k, port := range landscape.DefaultPorts() {
 		if _, ok := ports[k]; !ok { // a service of make new-service: 30000 above its own port
