@@ -60,8 +60,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	env := append(os.Environ(),
 		"JAEGER_DISABLED=false",
 		"ACCOUNTSERVICE_DB="+filepath.Join(tmp, "accounts.db"),
-		fmt.Sprintf("VIP_QUEUE=console-tests-vip-%d", os.Getpid()), // no other vipservice takes its events
-		"CONSOLE_INSTRUCTOR=true",                                  // the fault switches are tested too
+		// A queue of the suite's own, so no other vipservice takes its events; one name for
+		// every run (the lock makes them one at a time), so RabbitMQ does not collect queues.
+		"VIP_QUEUE=console-tests-vip",
+		"CONSOLE_INSTRUCTOR=true", // the fault switches are tested too
 	)
 	for k, port := range landscape.DefaultPorts() {
 		if _, ok := ports[k]; !ok { // a service of make new-service: 30000 above its own port

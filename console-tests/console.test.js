@@ -117,7 +117,7 @@ test("Enter on the row opens the trace: a waterfall of twelve spans, the AMQP ho
   assert.equal(await page.locator("#span-count").textContent(), String(VIP_SPANS));
   const follows = page.locator(".wf-row.follows");
   assert.equal(await follows.count(), VIP_FOLLOWS);
-  // vipservice's consumer span (its queue is the suite's own, console-tests-vip-<pid>).
+  // vipservice's consumer span (its queue is the suite's own, console-tests-vip).
   const consume = page.locator('.wf-row.follows[data-service="vipservice"]');
   assert.match(await consume.getAttribute("data-operation"), /^consume /);
   assert.match(await consume.locator(".badge-follows").textContent(), /^FOLLOWS_FROM publish /);
