@@ -56,7 +56,7 @@ export async function labView(main, [n]) {
   const setupOut = h("pre", { class: "output", id: "setup-output", hidden: true, "aria-live": "polite" });
   const setupBtn = h("button", { type: "button", id: "setup" }, `Set up lab ${lab.number}`);
   setupBtn.addEventListener("click", async () => {
-    await run(setupBtn, setupOut, () => api.setupLab(lab.number), (r) => r.ok);
+    await run(setupBtn, setupOut, () => api.setupLab(lab.number), (r) => r.ok, ["set up", "setup failed"]);
   });
 
   const answer = h("input", { id: "answer", name: "answer", size: 28, autocomplete: "off", placeholder: "your answer" });
@@ -66,7 +66,7 @@ export async function labView(main, [n]) {
     h("label", { for: "answer" }, "Answer"), answer, checkBtn);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    await run(checkBtn, checkOut, () => api.checkLab(lab.number, answer.value), (r) => r.passed);
+    await run(checkBtn, checkOut, () => api.checkLab(lab.number, answer.value), (r) => r.passed, ["passed", "not yet"]);
   });
 
   const prev = lab.number > 1 ? h("a", { href: `/labs/${lab.number - 1}`, "data-link": true }, `← lab ${lab.number - 1}`) : null;
@@ -85,7 +85,7 @@ export async function labView(main, [n]) {
 
 // run presses a button: it disables it while the server works (a check can take seconds,
 // it sends requests of its own), then shows the output with a ✓ or ✗ at its head.
-async function run(button, out, call, passed) {
+async function run(button, out, call, passed, [yes, no]) {
   button.disabled = true;
   const label = button.textContent;
   button.textContent = "Working…";
@@ -96,7 +96,7 @@ async function run(button, out, call, passed) {
     const result = await call();
     const ok = passed(result);
     out.classList.add(ok ? "pass" : "fail");
-    out.textContent = `${ok ? "✓" : "✗"} ${ok ? "passed" : "not yet"}\n\n${result.output || ""}`;
+    out.textContent = `${ok ? "✓" : "✗"} ${ok ? yes : no}\n\n${result.output || ""}`;
   } catch (err) {
     out.classList.add("fail");
     out.textContent = `✗ ${err.message}`;
