@@ -140,6 +140,7 @@ test("Enter on the row opens the trace: a waterfall of twelve spans, the AMQP ho
   assert.match(await details.textContent(), /span\.kind\s*consumer/);
   if (shots) {
     await page.keyboard.press("Enter"); // closed again, for a picture of the whole tree
+    await page.evaluate(() => document.activeElement.blur()); // and no focus ring in it
     await page.screenshot({ path: path.join(shots, "console-waterfall.png"), fullPage: true });
   }
 });
