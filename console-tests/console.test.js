@@ -160,6 +160,33 @@ test("a deep link opens the trace, and a bad id or an unknown trace shows a mess
   assert.match(await box.textContent(), /0123456789abcdef0123456789abcdef/);
 });
 
+test("the page sends a request itself, with a fault in its baggage, and links to its trace", async () => {
+  await page.goto(consoleURL + "/?fault=slow-quote%3D120ms");
+  assert.equal(await page.locator("#send-fault").inputValue(), "slow-quote=120ms", "the fault panel's link fills the fault in");
+  await page.locator("#send").click();
+  const link = page.locator("#send-trace");
+  await link.waitFor({ timeout: WAIT });
+  assert.match(await page.locator("#send-result").textContent(), /^200 in /);
+  const id = await link.textContent();
+  await waitForTrace(id, VIP_SPANS);
+  await link.click();
+  await page.waitForURL(`**/trace/${id}`);
+  await page.locator(".wf-row").first().waitFor();
+  assert.equal(await page.locator(".wf-row").count(), VIP_SPANS);
+  // The fault reached quoteservice: its span carries the tag, as with the panel's curl.
+  await page.locator('.wf-row[data-service="quoteservice"][data-operation="GET /api/quote"]').focus();
+  await page.keyboard.press("Enter");
+  const details = page.locator(".wf-details:not([hidden])");
+  await details.waitFor();
+  assert.match(await details.textContent(), /fault\s*slow-quote/);
+
+  await page.goto(consoleURL + "/");
+  await page.locator("#send-path").fill("/faults");
+  await page.locator("#send").click();
+  await page.locator("#send-result .error-box").waitFor();
+  assert.match(await page.locator("#send-result").textContent(), /under \/api\//);
+});
+
 test("two traces side by side", async () => {
   const second = await vipRequest();
   await waitForTrace(second, VIP_SPANS);

@@ -268,3 +268,38 @@ func startConsole(t *testing.T, env ...string) string {
 	})
 	return url
 }
+
+// TestConsoleSend: the page's "send a request" goes through the suite's edge, with the
+// fault of the form in its baggage, and hands back the trace it made; a path off the edge's
+// API is refused before anything is sent.
+func TestConsoleSend(t *testing.T) {
+	var sent struct {
+		Status  int    `json:"status"`
+		TraceID string `json:"traceId"`
+		Body    string `json:"body"`
+	}
+	body := `{"path": "/api/accounts/10000", "fault": "slow-quote=150ms"}`
+	if status := consoleCall(t, http.MethodPost, land.Console+"/api/send", body, &sent); status != http.StatusOK {
+		t.Fatalf("POST /api/send = %d, want 200", status)
+	}
+	if sent.Status != http.StatusOK || sent.TraceID == "" || !strings.Contains(sent.Body, `"10000"`) {
+		t.Fatalf("POST /api/send = %+v, want the edge's 200, a trace id and account 10000", sent)
+	}
+	tr := waitForSpans(t, sent.TraceID, 12)
+	tagged := false
+	for _, s := range tr.Spans {
+		if v, _ := s.Tag("fault"); v == "slow-quote" && tr.Processes[s.ProcessID].ServiceName == "quoteservice" {
+			tagged = true
+		}
+	}
+	if !tagged {
+		t.Errorf("trace %s: no quoteservice span tagged fault=slow-quote, want the fault of the page's form to have reached it", sent.TraceID)
+	}
+
+	var e consoleError
+	for _, bad := range []string{`{"path": "https://example.com/api/x"}`, `{"path": "/faults"}`, `{"path": "/api/../faults"}`, `not json`} {
+		if status := consoleCall(t, http.MethodPost, land.Console+"/api/send", bad, &e); status != http.StatusBadRequest || e.Error == "" {
+			t.Errorf("POST /api/send %s = %d %q, want 400 with a sentence", bad, status, e.Error)
+		}
+	}
+}

@@ -43,6 +43,8 @@ func newServer(log *slog.Logger, cfg config) http.Handler {
 	mux.Handle("POST /api/labs/{n}/setup", handleWorkshop(log, cfg, labs, "setup"))
 	mux.Handle("POST /api/labs/{n}/check", handleWorkshop(log, cfg, labs, "check"))
 
+	mux.Handle("POST /api/send", handleSend(log, cfg))
+
 	mux.Handle("GET /api/faults", handleFaults(log, cfg))
 	mux.Handle("PUT /api/faults", handleSwitchFaults(log, cfg))
 

@@ -60,6 +60,11 @@ export const checkLab = (n, answer) => request(`/api/labs/${n}/check`, {
   headers: { "Content-Type": "application/json", Accept: "application/json" },
   body: JSON.stringify({ answer }),
 });
+export const send = (path, fault) => request("/api/send", {
+  method: "POST",
+  headers: { "Content-Type": "application/json", Accept: "application/json" },
+  body: JSON.stringify({ path, fault }),
+});
 export const faults = () => request("/api/faults");
 export const setFault = (spec) => request(`/api/faults?set=${encodeURIComponent(spec)}`, { method: "PUT" });
 export const clearFault = (name) => request(`/api/faults?clear=${encodeURIComponent(name)}`, { method: "PUT" });

@@ -67,6 +67,7 @@ export async function faultsView(main) {
       f.param ? h("p", {}, h("strong", {}, "parameter: "), f.param, f.default ? ` (default ${f.default})` : "") : null,
       copyable(`curl -k -i -H 'uberctx-fault: ${f.name}' ${edge}/api/accounts/${account}`, `curl-${f.name}`),
       copyable(`bin/loadgen -d 30s -baggage fault=${f.name}`, `loadgen-${f.name}`),
+      h("p", {}, h("a", { href: `/?fault=${encodeURIComponent(f.name)}`, id: `try-${f.name}` }, "Send one from the console"), " (the start page, with the fault filled in)"),
       instructor ? h("div", { class: "switch" },
         param,
         h("button", { type: "button", id: `on-${f.name}`, onclick: () => change(() => api.setFault(spec())) }, "On for everyone"),

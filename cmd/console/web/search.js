@@ -7,6 +7,7 @@ import * as api from "./api.js";
 import { summary } from "./trace.js";
 import { navigate } from "./router.js";
 import { serviceColor } from "./waterfall.js";
+import { sendBox } from "./send.js";
 
 const POLL_MS = 3000;
 const lookbacks = [["5m", 5 * 60], ["15m", 15 * 60], ["1h", 3600], ["6h", 6 * 3600], ["24h", 24 * 3600]];
@@ -44,7 +45,7 @@ export async function searchView(main, _params, query) {
       h("th", { scope: "col", class: "num" }, "duration"), h("th", { scope: "col", class: "num" }, "spans"),
       h("th", { scope: "col" }, "services"), h("th", { scope: "col", class: "num" }, "errors"))),
     tbody);
-  main.append(h("h1", {}, "Traces"), form, problem, h("div", { class: "list-bar" }, status, compareBtn), table);
+  main.append(h("h1", {}, "Traces"), sendBox({ fault: query.get("fault") || "" }), form, problem, h("div", { class: "list-bar" }, status, compareBtn), table);
 
   // Services come from Jaeger; a Jaeger that is down shows its error here and the list stays.
   // A fresh Jaeger knows no service until the first request: the poll asks again until one
