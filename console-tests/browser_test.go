@@ -33,6 +33,9 @@ var ports = map[string]string{
 	"CONSOLE_ADDR":        "127.0.0.1:38088",
 }
 
+// downConsole is where the test's second console listens: one whose Jaeger is down.
+const downConsole = "127.0.0.1:38089"
+
 func TestConsoleInBrowser(t *testing.T) {
 	// The other landscape suites share Jaeger's fixed ports: one landscape at a time.
 	unlock, err := landscape.Exclusive()
@@ -86,10 +89,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal("the landscape started no console")
 	}
 
+	// A second console whose Jaeger is not there (nothing listens on port 1): its pages must
+	// say so in a sentence, never show a blank screen.
+	down := exec.CommandContext(ctx, filepath.Join(root, "bin", "console"))
+	down.Dir, down.Stdout, down.Stderr = root, logFile, logFile
+	down.Env = append(os.Environ(), "CONSOLE_ADDR="+downConsole, "JAEGER_QUERY_URL=http://127.0.0.1:1", "TRACELAB_ADMIN_URL=http://127.0.0.1:1")
+	if err := down.Start(); err != nil {
+		t.Fatalf("the console without Jaeger: %v", err)
+	}
+	defer func() { _ = down.Process.Kill(); _ = down.Wait() }()
+
 	node := exec.CommandContext(ctx, "node", "--test", "--test-concurrency=1", "--test-timeout=600000", "console.test.js")
 	node.Stdout, node.Stderr = os.Stdout, os.Stderr
 	node.Env = append(os.Environ(),
 		"CONSOLE_URL="+land.Console,
+		"DOWN_CONSOLE_URL=http://"+downConsole,
 		"EDGE_URL="+land.URL("edge"),
 		"CONSOLE_INSTRUCTOR=true",
 		"SCREENSHOT_DIR="+os.Getenv("SCREENSHOT_DIR"), // docs/ with make test-browser SCREENSHOTS=1

@@ -187,6 +187,19 @@ test("the page sends a request itself, with a fault in its baggage, and links to
   assert.match(await page.locator("#send-result").textContent(), /under \/api\//);
 });
 
+test("Jaeger down: every page says so in a sentence, never a blank screen", async () => {
+  const down = process.env.DOWN_CONSOLE_URL;
+  assert.ok(down, "DOWN_CONSOLE_URL: browser_test.go starts a console whose Jaeger is down");
+  for (const [path, what] of [["/", /Jaeger's services could not be read/], [`/trace/${"ab".repeat(8)}`, /could not be shown/], ["/graph", /dependencies could not be read/]]) {
+    await page.goto(down + path);
+    const box = page.locator(".error-box").first();
+    await box.waitFor({ timeout: WAIT });
+    const text = await box.textContent();
+    assert.match(text, what, `${path}: ${text}`);
+    assert.match(text, /cannot be reached.*is Jaeger running/, `${path}: ${text}`);
+  }
+});
+
 test("two traces side by side", async () => {
   const second = await vipRequest();
   await waitForTrace(second, VIP_SPANS);
