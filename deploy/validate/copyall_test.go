@@ -13,7 +13,7 @@ import (
 
 // The shell scripts of the deployment: copyall.sh, the Kibana setup that runs in the
 // curl image's busybox sh, what `make test-docker` runs first (the engine and plugins, the
-// stand-in images), and the stand-ins' entrypoints.
+// stand-in images), the stand-ins' entrypoints, and the build of a one-node Kubernetes.
 var scripts = []struct {
 	path  string
 	shell string // what runs it
@@ -21,6 +21,7 @@ var scripts = []struct {
 	{"copyall.sh", "bash"},
 	{"deploy/compose/kibana/setup.sh", "sh"},
 	{"scripts/ensure-docker.sh", "bash"},
+	{"scripts/ensure-k8s.sh", "bash"},
 	{"deploy/standins/standins.sh", "bash"},
 	{"deploy/standins/rabbitmq/docker-entrypoint.sh", "bash"},
 	{"deploy/standins/nginx/docker-entrypoint.sh", "sh"},
