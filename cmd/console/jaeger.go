@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"tracelab/common/respond"
+	"tracelab/internal/jaegerapi"
 )
 
 // jaegerTimeout bounds one call to Jaeger's query API: a Jaeger that hangs gets the page a
@@ -142,7 +143,7 @@ func (p *jaegerProxy) operations() http.Handler {
 func (p *jaegerProxy) trace() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !isTraceID(id) {
+		if !jaegerapi.IsTraceID(id) {
 			respond.Error(w, http.StatusBadRequest, fmt.Sprintf("%.80q is not a trace id: want 1 to 32 hex digits, as in the X-Trace-Id header of an answer", id))
 			return
 		}
@@ -329,20 +330,6 @@ func checkName(what, s string) error {
 		}
 	}
 	return nil
-}
-
-// isTraceID accepts what Jaeger accepts: a 64- or 128-bit id in hex, leading zeros optional
-// (the same check as make trace's).
-func isTraceID(s string) bool {
-	if len(s) == 0 || len(s) > 32 {
-		return false
-	}
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
 }
 
 // rootCause drops url.Error's "Get "http://...": " in front of what went wrong.

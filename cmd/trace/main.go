@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"tracelab/internal/jaegerapi"
 )
 
 func main() {
@@ -70,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return errors.New("which trace? give -id <trace id>, or -service <name> for its latest (trace -h)")
 	case *id != "" && *service != "":
 		return errors.New("give -id or -service, not both")
-	case *id != "" && !isTraceID(*id):
+	case *id != "" && !jaegerapi.IsTraceID(*id):
 		return fmt.Errorf("-id %q is not a trace id: want 1 to 32 hex digits, as in the X-Trace-Id header", *id)
 	case *width < minWidth:
 		return fmt.Errorf("-width %d is too narrow for a waterfall: at least %d", *width, minWidth)
@@ -101,20 +103,6 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
-}
-
-// isTraceID accepts what Jaeger accepts: a 64- or 128-bit id in hex, leading zeros optional.
-// Checking here turns a typo into a clear message instead of Jaeger's parse error.
-func isTraceID(s string) bool {
-	if len(s) == 0 || len(s) > 32 {
-		return false
-	}
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
 }
 
 // isTerminal says whether w is a terminal, the only place where colors help: piped into a

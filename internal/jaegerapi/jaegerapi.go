@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -258,3 +259,18 @@ func (c *Client) Search(ctx context.Context, q Query) ([]Trace, error) {
 
 // Start is when the trace's earliest span started.
 func (t Trace) Start() time.Time { return time.UnixMicro(t.start()) }
+
+// IsTraceID accepts what Jaeger accepts: a 64- or 128-bit id in hex, leading zeros
+// optional. Checking before asking Jaeger turns a typo into a clear message instead of
+// Jaeger's parse error (make trace, the console).
+func IsTraceID(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
