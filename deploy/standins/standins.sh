@@ -21,16 +21,19 @@
 #   GOTOOLCHAIN=local, PATH and WORKDIR as in docker-library/golang; Debian's CA bundle at
 #   /etc/ssl/certs/ca-certificates.crt (Alpine's is the same Mozilla list). Added: the
 #   module's dependencies as a file:// GOPROXY (/goproxy), so the build needs no network.
-# rabbitmq:<v>-management (docker-compose.yml, the Swarm stack)
+# rabbitmq:<v>-management (docker-compose.yml, the Swarm stack, deploy/k8s)
 #   Debian's rabbitmq-server (3.10) in a debootstrap root file system, with what the
 #   official image (docker-library/rabbitmq) adds: guest may log in from other containers
 #   (loopback_users.guest = false) and logs go to the console (its 10-defaults.conf); the
-#   management plugin (15672) is enabled; its entrypoint's step down from root to the
-#   rabbitmq user (gosu) after giving it the data directory; HOME, hence the Erlang cookie,
-#   in /var/lib/rabbitmq, a volume; RabbitMQ's own scripts on the PATH instead of Debian's
-#   wrappers, which would log to files. RABBITMQ_DEFAULT_USER/PASS need nothing: RabbitMQ
-#   itself (3.9.4 and later) creates that user when it creates its database, on the first
-#   start of an empty volume, as the official image does; later changes are ignored.
+#   management plugin (15672) is enabled; the rabbitmq user and group are 999 (Debian's
+#   package picks other ids) and own the data, configuration and log directories, which
+#   any --user may write, so that Kubernetes may run it as 999:999 with no step down; its
+#   entrypoint's step down from root to that user (gosu) after giving it the data
+#   directory; HOME, hence the Erlang cookie, in /var/lib/rabbitmq, a volume; RabbitMQ's
+#   own scripts on the PATH instead of Debian's wrappers, which would log to files.
+#   RABBITMQ_DEFAULT_USER/PASS need nothing: RabbitMQ itself (3.9.4 and later) creates
+#   that user when it creates its database, on the first start of an empty volume, as the
+#   official image does; later changes are ignored.
 # jaegertracing/jaeger:<v> (docker-compose.yml, the Swarm stack)
 #   scratch + busybox (the official image is Alpine-based: sh and wget, which the compose
 #   healthcheck calls, are busybox's) + CA certificates + the jaeger binary that
@@ -322,8 +325,18 @@ rootfs_golang() {
 }
 
 rootfs_rabbitmq() {
-  local dir=$1
+  local dir=$1 uid gid
   debian_rootfs "$dir" rabbitmq-server gosu
+  # The official image's rabbitmq user and group are 999, and whatever runs it as 999:999
+  # with no step down counts on that (deploy/k8s: runAsUser 999, fsGroup 999). Debian's
+  # package took the next free system ids (101 and 103 in bookworm): renumber both, and
+  # the files the package gave them (the data, configuration and log directories).
+  uid=$(chroot "$dir" id -u rabbitmq)
+  gid=$(chroot "$dir" id -g rabbitmq)
+  chroot "$dir" groupmod --gid 999 rabbitmq
+  chroot "$dir" usermod --uid 999 --gid 999 rabbitmq
+  chroot "$dir" find / -xdev -uid "$uid" -exec chown -h rabbitmq '{}' +
+  chroot "$dir" find / -xdev -gid "$gid" -exec chgrp -h rabbitmq '{}' +
   # The official management image's plugins: management (the UI on 15672) and prometheus.
   printf '[rabbitmq_management,rabbitmq_prometheus].\n' >"$dir/etc/rabbitmq/enabled_plugins"
   mkdir -p "$dir/etc/rabbitmq/conf.d"
@@ -332,9 +345,11 @@ rootfs_rabbitmq() {
   rm -f "$dir/etc/rabbitmq/rabbitmq-env.conf"
   # The package's install made a cookie: every container makes its own, on its volume.
   rm -f "$dir/var/lib/rabbitmq/.erlang.cookie"
-  # As there: any --user may write the data and configuration directories, and root finds
-  # the node's cookie.
-  chmod 1777 "$dir/var/lib/rabbitmq" "$dir/etc/rabbitmq" "$dir/etc/rabbitmq/conf.d"
+  # As there: the rabbitmq user owns the data, configuration and log directories, any
+  # --user may write them (the node writes its upgrade log to /var/log/rabbitmq even when
+  # it logs to the console), and root finds the node's cookie.
+  chroot "$dir" chown -R rabbitmq:rabbitmq /var/lib/rabbitmq /etc/rabbitmq /var/log/rabbitmq
+  chmod 1777 "$dir/var/lib/rabbitmq" "$dir/etc/rabbitmq" "$dir/etc/rabbitmq/conf.d" "$dir/var/log/rabbitmq"
   ln -sf /var/lib/rabbitmq/.erlang.cookie "$dir/root/.erlang.cookie"
 }
 
