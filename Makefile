@@ -1,6 +1,6 @@
 # tracelab's everyday commands. `make help` lists them.
 
-.PHONY: help build run console trace load loadgen lab hint setup check logs test test-otel test-browser test-reliability test-docker validate bench fmt-check clean
+.PHONY: help build run console trace load loadgen lab hint setup check logs test test-otel test-browser test-reliability test-docker test-k8s validate bench fmt-check clean
 
 ## help: list these targets
 help:
@@ -132,6 +132,16 @@ test-docker:
 	scripts/ensure-docker.sh
 	deploy/standins/standins.sh
 	cd deploy/dockertest && go vet ./... && go test -count=1 -v -timeout 30m ./...
+
+## test-k8s: apply deploy/k8s/base to a real one-node Kubernetes started on this machine and prove the
+##           trace through it (TestKubernetes in deploy/dockertest; CI runs it after make test-docker).
+##           Needs root: scripts/k8s-cluster.sh runs etcd, the control plane, containerd, the kubelet,
+##           kube-proxy and CoreDNS as local processes (binaries from scripts/ensure-k8s.sh, built once
+##           from the Go module proxy) and takes them all down at the end; see README.md, "Kubernetes"
+test-k8s:
+	scripts/ensure-docker.sh
+	deploy/standins/standins.sh
+	cd deploy/dockertest && go vet -tags k8s ./... && go test -tags k8s -count=1 -v -timeout 40m -run '^TestKubernetes$$' ./...
 
 ## validate: check docker-compose.yml, deploy/ (Kubernetes, Swarm, Logstash, Kibana), the Dockerfile
 ##           and copyall.sh against the code, with the tools that read them (module deploy/validate;

@@ -2,13 +2,13 @@
 # ensure-k8s.sh prints the folder of a one-node Kubernetes' binaries, building them once if
 # needed: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
 # kubectl and CoreDNS, from the Go module proxy (no registry or download site is reachable
-# here). The first step of issue 14 (make test-k8s); nothing runs them yet.
+# here). scripts/k8s-cluster.sh runs them (make test-k8s).
 #
 # The module zips of k8s.io/kubernetes have no staging/ folder, so its go.mod's
 # `k8s.io/<x> => ./staging/src/k8s.io/<x>` replaces are pointed at the published modules
 # (v0.<minor>.<patch>); etcd's server module replaces its siblings with ../, pointed at the
 # same release the same way. Both build in a writable copy with GOWORK=off and -mod=mod.
-# About 5 minutes on 2 cores the first time; cached under ${XDG_CACHE_HOME:-$HOME/.cache}/tracelab.
+# About 16 minutes on 2 cores the first time; cached under ${XDG_CACHE_HOME:-$HOME/.cache}/tracelab.
 # Progress goes to stderr; only the folder goes to stdout: K8S=$(scripts/ensure-k8s.sh).
 set -euo pipefail
 

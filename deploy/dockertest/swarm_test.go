@@ -183,9 +183,20 @@ func readsSpread(t *testing.T) {
 }
 
 // rollingUpdate: `docker service update --force` replaces quoteservice's tasks one by one
-// (start-first, after the new one is healthy) while reads go on, at some 40 a second: not
-// one fails, and every answer has its quote.
+// (start-first, after the new one is healthy) while reads go on (readsThroughUpdate).
 func rollingUpdate(t *testing.T) {
+	readsThroughUpdate(t, func() {
+		start := time.Now()
+		must(t, "docker", "service", "update", "--force", "--detach=false", project+"_quoteservice")
+		t.Logf("FIGURE docker service update --force quoteservice (2 replicas): %.1fs", time.Since(start).Seconds())
+	})
+}
+
+// readsThroughUpdate runs update, which replaces quoteservice's replicas, while reads go
+// through the edge, at some 40 a second: not one fails, every answer has its quote, and
+// the quotes after the update come from replicas that did not answer before it.
+func readsThroughUpdate(t *testing.T, update func()) {
+	t.Helper()
 	stop := make(chan struct{})
 	var (
 		mu                      sync.Mutex
@@ -228,11 +239,9 @@ func rollingUpdate(t *testing.T) {
 	clear(servedNow)
 	mu.Unlock()
 
-	start := time.Now()
-	must(t, "docker", "service", "update", "--force", "--detach=false", project+"_quoteservice")
-	t.Logf("FIGURE docker service update --force quoteservice (2 replicas): %.1fs", time.Since(start).Seconds())
+	update()
 	mu.Lock()
-	clear(servedNow) // from here on: the reads after the update, from the new tasks
+	clear(servedNow) // from here on: the reads after the update, from the new replicas
 	mu.Unlock()
 	time.Sleep(3 * time.Second)
 	close(stop)
@@ -246,9 +255,12 @@ func rollingUpdate(t *testing.T) {
 	if noQuote > 0 {
 		t.Errorf("%d of %d reads during the rolling update came without a quote: accountservice's call to quoteservice failed", noQuote, sent)
 	}
+	if len(servedNow) == 0 {
+		t.Errorf("no read after the rolling update had a quote")
+	}
 	for k := range servedNow {
 		if servedBefore[k] {
-			t.Errorf("quoteservice task %s answered before and after the update: it was not replaced", k)
+			t.Errorf("quoteservice replica %s answered before and after the update: it was not replaced", k)
 		}
 	}
 }

@@ -22,6 +22,7 @@ var scripts = []struct {
 	{"deploy/compose/kibana/setup.sh", "sh"},
 	{"scripts/ensure-docker.sh", "bash"},
 	{"scripts/ensure-k8s.sh", "bash"},
+	{"scripts/k8s-cluster.sh", "bash"},
 	{"deploy/standins/standins.sh", "bash"},
 	{"deploy/standins/rabbitmq/docker-entrypoint.sh", "bash"},
 	{"deploy/standins/nginx/docker-entrypoint.sh", "sh"},
