@@ -23,6 +23,12 @@
 //     and host-mode ports, and the test says so; and where Zipkin cannot be pulled, a fake
 //     that drops its spans stands in for it.
 //   - the RabbitMQ image's credentials contract, which the README's note rests on.
+//   - kubernetes (k8s_test.go, build tag k8s, `make test-k8s`): a one-node cluster started
+//     on this machine by scripts/k8s-cluster.sh, deploy/k8s/base applied with
+//     `kubectl apply -k`, the VIP trace through the edge Service, the observability overlay
+//     in a server-side dry run, quoteservice scaled to 0 and back, a rolling update under
+//     load, the claim surviving its pod, `kubectl delete -k` leaving nothing, and the
+//     machine holding nothing of the cluster after `down`.
 //
 // What cannot run here (the zipkin and elk profiles: no Zipkin, Elasticsearch, Logstash or
 // Kibana image can be pulled or built on our machines) stays with deploy/validate, which
