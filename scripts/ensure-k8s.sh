@@ -18,8 +18,17 @@ COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/tracelab/k8s-$K8S_VERSION
 components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
+# built C: the binary is there and, for Kubernetes' own, says it is $K8S_VERSION (builds of
+# an earlier version of this script said v0.0.0-master, having no version ldflags).
+built() {
+  [[ -x $cache/$1 ]] || return 1
+  case $1 in
+    kubectl) "$cache/kubectl" version --client 2>/dev/null | grep -q "Client Version: $K8S_VERSION\$" ;;
+    kube-*|kubelet) "$cache/$1" --version 2>/dev/null | grep -q "^Kubernetes $K8S_VERSION\$" ;;
+  esac
+}
 complete() {
-  for c in "${components[@]}" etcd coredns; do [[ -x $cache/$c ]] || return 1; done
+  for c in "${components[@]}" etcd coredns; do built "$c" || return 1; done
 }
 if complete; then echo "$cache"; exit 0; fi
 
@@ -44,8 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$cache"
-build() { # build <dir> <output> <package>
-  (cd "$1" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$cache/$2.tmp" "$3") >&2
+build() { # build <dir> <output> <package> [go build flags]
+  (cd "$1" && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath "${@:4}" -o "$cache/$2.tmp" "$3") >&2
   mv "$cache/$2.tmp" "$cache/$2"
   echo "ensure-k8s: built $cache/$2" >&2
 }
@@ -62,8 +71,17 @@ if grep -q '=> ./staging' "$k8s/go.mod"; then
   exit 1
 fi
 rm -f "$k8s/go.work" "$k8s/go.work.sum"
+# The version the binaries report (kubectl version, the node's kubelet version), as
+# Kubernetes' own build sets it (hack/lib/version.sh): without it they say v0.0.0-master.
+major=${K8S_VERSION#v}; major=${major%%.*}
+minor=${K8S_VERSION#v*.}; minor=${minor%%.*}
+ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+  ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+done
 for c in "${components[@]}"; do
-  [[ -x $cache/$c ]] || build "$k8s" "$c" "./cmd/$c"
+  built "$c" || build "$k8s" "$c" "./cmd/$c" -ldflags="$ldflags"
 done
 
 if [[ ! -x $cache/etcd ]]; then
