@@ -400,10 +400,11 @@ up() {
   [[ $(id -u) == 0 ]] || die "run as root: the kubelet, containerd and CNI need it"
   needs
   BIN=$("$here/ensure-k8s.sh")
-  if [[ -e $K8S_DIR ]]; then
-    say "$K8S_DIR exists (an earlier cluster): taking it down first"
+  if [[ -e $K8S_DIR ]] || ip link show "$BRIDGE" >/dev/null 2>&1; then
+    say "an earlier cluster was left ($K8S_DIR, $BRIDGE): taking it down first"
     down
   fi
+  trap 'status=$?; ((status == 0)) || say "up failed; its logs are in $K8S_DIR/logs, and $0 down removes what it started"' EXIT
   mkdir -p "$K8S_DIR/logs" "$K8S_DIR/pids"
   certificates
   identities

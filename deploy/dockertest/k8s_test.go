@@ -198,8 +198,9 @@ func mustRead(t *testing.T, path string) string {
 }
 
 // scaleQuoteservice: with quoteservice scaled to 0, accountservice answers without a quote
-// (degraded, 200); scaled back to 2, answers recover once the new pods are Ready. Not one
-// read fails in between: the Service sends nothing to a pod that is gone or not Ready.
+// (degraded, still 200: no read fails); scaled back to 2, the quote returns once the new
+// pods are Ready (the Service's endpoints are its Ready pods), and every read after the
+// rollout has it.
 func scaleQuoteservice(t *testing.T) {
 	read := func() (hasQuote bool) {
 		acc, _, err := getAccount("10001")
