@@ -139,29 +139,44 @@ func applyBase(t *testing.T) {
 	})
 }
 
+// forward is a `kubectl port-forward` running, and the file its output goes to.
+type forward struct {
+	cmd *exec.Cmd
+	log string
+}
+
 // forwards are the port-forwards running, stopped by stopForwards.
-var forwards []*exec.Cmd
+var forwards []forward
 
 // portForward runs `kubectl port-forward` to target on 127.0.0.1:port until the test ends.
+// Its output goes to a file that stopForwards prints when the test failed: a forward that
+// broke says so there ("an error occurred forwarding ...").
 func portForward(t *testing.T, target, port string) {
 	t.Helper()
 	cmd := exec.Command(kubectlPath, "--kubeconfig", kubeconfig, "-n", namespace, "port-forward",
 		"--address", "127.0.0.1", target, port+":"+port)
-	log, err := os.Create(filepath.Join(t.TempDir(), "port-forward.log"))
+	log, err := os.CreateTemp("", "tracelab-port-forward-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer log.Close()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	forwards = append(forwards, cmd)
+	forwards = append(forwards, forward{cmd, log.Name()})
 }
 
-func stopForwards() {
-	for _, cmd := range forwards {
-		cmd.Process.Kill()
-		cmd.Wait()
+// stopForwards stops the port-forwards and removes their files, printing them first when
+// t failed.
+func stopForwards(t *testing.T) {
+	for _, f := range forwards {
+		f.cmd.Process.Kill()
+		f.cmd.Wait()
+		if out, err := os.ReadFile(f.log); err == nil && t.Failed() {
+			t.Logf("%s:\n%s", strings.Join(f.cmd.Args[3:], " "), out)
+		}
+		os.Remove(f.log)
 	}
 	forwards = nil
 }
@@ -267,7 +282,7 @@ func accountsOnTheClaim(t *testing.T) {
 // deleteBase: `kubectl delete -k deploy/k8s/base` removes the namespace and everything in
 // it; no object of tracelab's is left anywhere in the cluster, and no container of it runs.
 func deleteBase(t *testing.T) {
-	stopForwards()
+	stopForwards(t)
 	start := time.Now()
 	kubectl(t, "delete", "-k", base, "--wait=true", "--timeout=180s")
 	t.Logf("FIGURE kubectl delete -k %s until its namespace is gone: %.1fs", base, time.Since(start).Seconds())
@@ -293,7 +308,7 @@ func deleteBase(t *testing.T) {
 // clusterDown takes the cluster down and checks that the machine holds nothing of it: no
 // process, no network device, no firewall rule, no pod network namespace, no mount, no file.
 func clusterDown(t *testing.T) {
-	stopForwards()
+	stopForwards(t)
 	if out, err := run("scripts/k8s-cluster.sh", "down"); err != nil {
 		t.Errorf("scripts/k8s-cluster.sh down: %v\n%s", err, out)
 	}
