@@ -59,6 +59,11 @@ func TestKubernetes(t *testing.T) {
 	out := must(t, "scripts/k8s-cluster.sh", "up")
 	kubeconfig = lastLine(out)
 	t.Logf("FIGURE scripts/k8s-cluster.sh up (the node Ready): %.1fs", time.Since(start).Seconds())
+	// The kubelet says which Kubernetes it is (ensure-k8s.sh's version ldflags), as kubectl
+	// and a user's tools read it.
+	if v := kubectl(t, "get", "node", "-o", "jsonpath={.items[0].status.nodeInfo.kubeletVersion}"); !strings.HasPrefix(v, "v1.") || strings.Contains(v, "master") {
+		t.Errorf("the node's kubelet reports version %q, want the release ensure-k8s.sh built (v1.x.y)", v)
+	}
 	start = time.Now()
 	must(t, "scripts/k8s-cluster.sh", append([]string{"load"}, images...)...)
 	t.Logf("FIGURE loading %d images into the node: %.1fs", len(images), time.Since(start).Seconds())
