@@ -258,14 +258,7 @@ func startConsole(t *testing.T, env ...string) string {
 		_ = cmd.Wait()
 	})
 	url := "http://" + addr
-	servicetest.WaitFor(t, "the instructor's console to answer", func() bool {
-		resp, err := http.Get(url + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	servicetest.WaitFor(t, "the instructor's console to answer", servicetest.Answers200(http.DefaultClient, url+"/healthz"))
 	return url
 }
 

@@ -209,14 +209,7 @@ func startEdge(t *testing.T, env ...string) string {
 		}
 	})
 	url := "https://" + addr
-	servicetest.WaitFor(t, "the second edge to answer /healthz", func() bool {
-		resp, err := edgeClient.Get(url + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	servicetest.WaitFor(t, "the second edge to answer /healthz", servicetest.Answers200(edgeClient, url+"/healthz"))
 	return url
 }
 

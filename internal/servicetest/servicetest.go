@@ -196,14 +196,20 @@ func (s *Service) WaitFor(what string, cond func() bool) {
 // service's /healthz before sending it traffic.
 func (s *Service) WaitHealthy(url string) {
 	s.t.Helper()
-	s.WaitFor(fmt.Sprintf("GET %s to answer 200", url), func() bool {
-		resp, err := http.Get(url)
+	s.WaitFor(fmt.Sprintf("GET %s to answer 200", url), Answers200(http.DefaultClient, url))
+}
+
+// Answers200 is a condition for WaitFor: GET url with client answers 200. Tests pass the
+// client the server needs (TLS for the edge).
+func Answers200(client *http.Client, url string) func() bool {
+	return func() bool {
+		resp, err := client.Get(url)
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	})
+	}
 }
 
 // Stop cancels run's context, as SIGTERM does in main, and checks that run returns nil
