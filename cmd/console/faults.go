@@ -1,22 +1,15 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"tracelab/common/faults"
 	"tracelab/common/respond"
+	"tracelab/internal/adminapi"
 )
-
-// adminTimeout bounds a call to the edge's admin listener, which gives each service 3s.
-const adminTimeout = 10 * time.Second
 
 // catalogueEntry is one fault as the page shows it, and builds its copyable command from.
 type catalogueEntry struct {
@@ -34,16 +27,6 @@ type faultsAnswer struct {
 	Active     map[string][]string `json:"active"`
 	Errors     map[string]string   `json:"errors,omitempty"` // a service that did not answer, or refused
 	Instructor bool                `json:"instructor"`
-}
-
-// adminFaults is the edge's admin listener's answer (edge's adminAnswer).
-type adminFaults struct {
-	Services []struct {
-		Service string        `json:"service"`
-		Status  int           `json:"status"`
-		State   *faults.State `json:"state"`
-		Error   string        `json:"error"`
-	} `json:"services"`
 }
 
 var catalogue = func() []catalogueEntry {
@@ -92,7 +75,7 @@ func handleSwitchFaults(log *slog.Logger, cfg config) http.Handler {
 // catalogue and what is on. A service that refused (an unknown fault: 400) gives the answer
 // its status and its sentence; an admin listener that does not answer is a 502.
 func callAdmin(w http.ResponseWriter, r *http.Request, log *slog.Logger, cfg config, method string, query url.Values) {
-	status, admin, err := adminCall(r.Context(), cfg.admin, method, query)
+	status, admin, err := adminapi.Call(r.Context(), cfg.admin, method, query)
 	if err != nil {
 		log.WarnContext(r.Context(), "admin listener", "err", err)
 		respond.Error(w, http.StatusBadGateway, err.Error())
@@ -124,27 +107,4 @@ func callAdmin(w http.ResponseWriter, r *http.Request, log *slog.Logger, cfg con
 		return
 	}
 	respond.JSON(w, http.StatusOK, answer)
-}
-
-// adminCall sends one request to the admin listener's /faults (as cmd/fault does).
-func adminCall(ctx context.Context, admin, method string, query url.Values) (int, adminFaults, error) {
-	base, _ := url.Parse(admin) // checked at start
-	u := base.JoinPath("faults")
-	u.RawQuery = query.Encode()
-	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
-	if err != nil {
-		return 0, adminFaults{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, adminFaults{}, fmt.Errorf("the edge's admin listener at %s cannot be reached (%v): is the landscape running (make run)? Else set TRACELAB_ADMIN_URL", admin, rootCause(err))
-	}
-	defer resp.Body.Close()
-	var answer adminFaults
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&answer); err != nil || len(answer.Services) == 0 {
-		return 0, adminFaults{}, fmt.Errorf("%s answered %s, but not as the edge's admin listener does: is TRACELAB_ADMIN_URL right?", admin, resp.Status)
-	}
-	return resp.StatusCode, answer, nil
 }

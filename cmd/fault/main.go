@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,9 +25,9 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
-	"time"
 
 	"tracelab/common/faults"
+	"tracelab/internal/adminapi"
 )
 
 func main() {
@@ -85,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			query.Set("clear", *clear)
 		}
 	}
-	status, answer, err := call(ctx, *admin, method, query)
+	status, answer, err := adminapi.Call(ctx, *admin, method, query)
 	if err != nil {
 		return err
 	}
@@ -98,53 +97,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("%s", refusal(status, answer))
 	}
 	return nil
-}
-
-// landscapeFaults is the admin listener's answer (the edge's adminAnswer).
-type landscapeFaults struct {
-	Services []serviceFaults `json:"services"`
-}
-
-type serviceFaults struct {
-	Service string        `json:"service"`
-	Status  int           `json:"status"`
-	State   *faults.State `json:"state"`
-	Error   string        `json:"error"`
-}
-
-// call sends one request to the admin listener's /faults.
-func call(ctx context.Context, admin, method string, query url.Values) (int, landscapeFaults, error) {
-	base, err := url.Parse(admin)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return 0, landscapeFaults{}, fmt.Errorf("TRACELAB_ADMIN_URL=%q: want an http URL such as %s", admin, defaultAdminURL)
-	}
-	u := base.JoinPath("faults")
-	u.RawQuery = query.Encode()
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
-	if err != nil {
-		return 0, landscapeFaults{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, landscapeFaults{}, fmt.Errorf("nothing answers at %s (%v): is the landscape running? make run", admin, rootCause(err))
-	}
-	defer resp.Body.Close()
-	var answer landscapeFaults
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&answer); err != nil || len(answer.Services) == 0 {
-		return 0, landscapeFaults{}, fmt.Errorf("%s answered %s, but not as the edge's admin listener does: is TRACELAB_ADMIN_URL right?", admin, resp.Status)
-	}
-	return resp.StatusCode, answer, nil
-}
-
-// rootCause drops url.Error's "Get "http://...": " in front of what went wrong.
-func rootCause(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // printCatalogue lists every fault: its name, where it acts, what it does, its parameter.
@@ -164,7 +116,7 @@ func printCatalogue(w io.Writer) {
 }
 
 // printActive says, service by service, what is on for everyone, or why it could not tell.
-func printActive(w io.Writer, answer landscapeFaults) {
+func printActive(w io.Writer, answer adminapi.Answer) {
 	fmt.Fprintln(w, "on for everyone:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, s := range answer.Services {
@@ -185,7 +137,7 @@ func printActive(w io.Writer, answer landscapeFaults) {
 }
 
 // refusal is the error for an answer that was not a 200: the first service's error.
-func refusal(status int, answer landscapeFaults) string {
+func refusal(status int, answer adminapi.Answer) string {
 	for _, s := range answer.Services {
 		if s.Error != "" {
 			return fmt.Sprintf("%s: %s (HTTP %d)", s.Service, s.Error, status)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"tracelab/common/faults"
+	"tracelab/internal/adminapi"
 	"tracelab/internal/servicetest"
 )
 
@@ -40,17 +41,17 @@ func (a *fakeAdmin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	answer := landscapeFaults{}
+	answer := adminapi.Answer{}
 	status := http.StatusOK
 	for _, name := range a.order {
 		if name == a.down {
-			answer.Services = append(answer.Services, serviceFaults{Service: name, Error: name + " did not answer at http://127.0.0.1:1: connection refused"})
+			answer.Services = append(answer.Services, adminapi.Service{Service: name, Error: name + " did not answer at http://127.0.0.1:1: connection refused"})
 			status = http.StatusBadGateway
 			continue
 		}
 		rec := httptest.NewRecorder()
 		faults.Admin(name, a.switches[name]).ServeHTTP(rec, r)
-		s := serviceFaults{Service: name, Status: rec.Code}
+		s := adminapi.Service{Service: name, Status: rec.Code}
 		if rec.Code == http.StatusOK {
 			s.State = new(faults.State)
 			_ = json.Unmarshal(rec.Body.Bytes(), s.State)
