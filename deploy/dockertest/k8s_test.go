@@ -26,10 +26,17 @@ const (
 // kubectlPath and kubeconfig are set once the cluster is up.
 var kubectlPath, kubeconfig string
 
-// kubectl runs kubectl against the test's cluster, logged like every command of the tests.
+// kubectl runs kubectl against the test's cluster, logged like every command of the tests;
+// a failure fails the test.
 func kubectl(t *testing.T, args ...string) string {
 	t.Helper()
 	return must(t, kubectlPath, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+}
+
+// tryKubectl runs kubectl against the test's cluster and hands back its failure, for a
+// step that waits or reports rather than fails.
+func tryKubectl(args ...string) (string, error) {
+	return run(kubectlPath, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 }
 
 // TestKubernetes starts a one-node cluster on this machine (scripts/k8s-cluster.sh),
@@ -84,7 +91,7 @@ func TestKubernetes(t *testing.T) {
 				// The old pods answer the connections accountservice keeps open to them until
 				// they stop (their preStop sleep, then the drain): the update is over when they are gone.
 				waitFor(t, "quoteservice's old pods gone", 60*time.Second, func() error {
-					out, err := run(kubectlPath, "--kubeconfig", kubeconfig, "-n", namespace, "get", "pods",
+					out, err := tryKubectl("-n", namespace, "get", "pods",
 						"-l", "app.kubernetes.io/name=quoteservice", "-o", "name")
 					if n := len(strings.Fields(out)); err != nil || n != 2 {
 						return fmt.Errorf("%d pods (%v)", n, err)
@@ -125,10 +132,10 @@ func manifestImages(t *testing.T) []string {
 func applyBase(t *testing.T) {
 	start := time.Now()
 	kubectl(t, "apply", "-k", base)
-	if _, err := run(kubectlPath, "--kubeconfig", kubeconfig, "-n", namespace, "wait", "--for=condition=Available",
+	if _, err := tryKubectl("-n", namespace, "wait", "--for=condition=Available",
 		"deployment", "--all", "--timeout=300s"); err != nil {
-		out, _ := run(kubectlPath, "--kubeconfig", kubeconfig, "-n", namespace, "get", "pods,pvc", "-o", "wide")
-		events, _ := run(kubectlPath, "--kubeconfig", kubeconfig, "-n", namespace, "get", "events", "--sort-by=.lastTimestamp")
+		out, _ := tryKubectl("-n", namespace, "get", "pods,pvc", "-o", "wide")
+		events, _ := tryKubectl("-n", namespace, "get", "events", "--sort-by=.lastTimestamp")
 		t.Fatalf("%v\n%s\n%s", err, out, events)
 	}
 	t.Logf("FIGURE kubectl apply -k %s until every Deployment is available: %.1fs", base, time.Since(start).Seconds())
@@ -291,7 +298,7 @@ func deleteBase(t *testing.T) {
 	start := time.Now()
 	kubectl(t, "delete", "-k", base, "--wait=true", "--timeout=180s")
 	t.Logf("FIGURE kubectl delete -k %s until its namespace is gone: %.1fs", base, time.Since(start).Seconds())
-	if out, err := run(kubectlPath, "--kubeconfig", kubeconfig, "get", "namespace", namespace); err == nil {
+	if out, err := tryKubectl("get", "namespace", namespace); err == nil {
 		t.Errorf("the namespace %s is still there after delete -k:\n%s", namespace, out)
 	}
 	kinds := "deployments,replicasets,pods,services,endpointslices,configmaps,secrets,persistentvolumeclaims,serviceaccounts"
